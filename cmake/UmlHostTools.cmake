@@ -1,0 +1,53 @@
+include_guard(GLOBAL)
+
+# Host programs the package runs, each with the Debian package that provides it.
+# One table, so the preflight error can name the package for every missing tool.
+set(_UML_TOOL_PACKAGE_make make)
+set(_UML_TOOL_PACKAGE_gcc gcc)
+set(_UML_TOOL_PACKAGE_flex flex)
+set(_UML_TOOL_PACKAGE_bison bison)
+set(_UML_TOOL_PACKAGE_bc bc)
+set(_UML_TOOL_PACKAGE_perl perl)
+set(_UML_TOOL_PACKAGE_tar tar)
+set(_UML_TOOL_PACKAGE_xz xz-utils)
+set(_UML_TOOL_PACKAGE_gzip gzip)
+set(_UML_TOOL_PACKAGE_bzip2 bzip2)
+set(_UML_TOOL_PACKAGE_depmod kmod)
+set(_UML_TOOL_PACKAGE_mke2fs e2fsprogs)
+
+#[=======================================================================[.md
+`_uml_require_host_tools(<tool>...)`: finds each tool once (cache variable
+`UML_<TOOL>_EXECUTABLE`, so a user can point at another binary) and stops with
+one error that lists every missing tool and the Debian package to install.
+#]=======================================================================]
+function(_uml_require_host_tools)
+  set(missing_lines "")
+  set(missing_packages "")
+  foreach(tool IN LISTS ARGN)
+    string(TOUPPER "${tool}" upper)
+    set(var UML_${upper}_EXECUTABLE)
+    find_program(
+      ${var}
+      NAMES ${tool}
+      PATHS /usr/sbin /sbin
+      DOC "Host program '${tool}' used by UserModeLinux")
+    if(NOT ${var})
+      # Forget the NOTFOUND result so installing the tool and re-running cmake works.
+      unset(${var} CACHE)
+      set(package "${_UML_TOOL_PACKAGE_${tool}}")
+      if(package STREQUAL "")
+        set(package "${tool}")
+      endif()
+      string(APPEND missing_lines "\n  ${tool} (Debian package: ${package})")
+      list(APPEND missing_packages ${package})
+    endif()
+  endforeach()
+  if(missing_lines)
+    list(REMOVE_DUPLICATES missing_packages)
+    list(JOIN missing_packages " " packages)
+    message(
+      FATAL_ERROR
+        "UserModeLinux: missing host tools:${missing_lines}\n" "Install them with: apt-get install ${packages}\n"
+        "or set UML_<TOOL>_EXECUTABLE to the program's path.")
+  endif()
+endfunction()
