@@ -111,9 +111,11 @@ function(uml_add_kernel name)
   # under a key of everything that decides the result, so projects with the same
   # kernel build it once.
   set(inputs_text "${source_dir}\n${mode}\n${kernel_cc}\n")
+  # Contents, not paths: an installed and a vendored copy of the package give
+  # the same key.
   foreach(file IN LISTS base_config fragments)
     file(READ "${file}" content)
-    string(APPEND inputs_text "${file}\n${content}\n")
+    string(APPEND inputs_text "--\n${content}\n")
   endforeach()
   string(SHA256 inputs_hash "${inputs_text}")
   if(UML_CACHE_DIR)

@@ -34,11 +34,13 @@ function(elapsed out_var start)
   set(${out_var} "${result}" PARENT_SCOPE)
 endfunction()
 
+# Passes when the condition (any if() expression) holds.
 function(expect condition_text)
-  if(NOT ${ARGN})
+  if(${ARGN})
+    message(STATUS "ok: ${condition_text}")
+  else()
     message(FATAL_ERROR "FAILED: ${condition_text}")
   endif()
-  message(STATUS "ok: ${condition_text}")
 endfunction()
 
 # The first word of a module's vermagic, or a named modinfo field.

@@ -53,10 +53,15 @@ string(REGEX REPLACE " .*" "" vermagic_release "${vermagic}")
 expect("hello.ko vermagic '${vermagic}' names the kernel release ${kernel_release}" vermagic_release STREQUAL
        kernel_release)
 
+# The example's source directory stays clean: Kbuild built from links.
+file(GLOB_RECURSE litter "${EXAMPLE_DIR}/*.o" "${EXAMPLE_DIR}/*.ko" "${EXAMPLE_DIR}/.*.cmd"
+     "${EXAMPLE_DIR}/Module.symvers")
+expect("no build output in ${EXAMPLE_DIR} (${litter})" NOT litter)
+
 # The compile database has the module's real source with the kernel's flags.
 file(REAL_PATH "${EXAMPLE_DIR}/hello.c" hello_c)
 compile_command(command "${build}/compile_commands.json" "${hello_c}")
-expect("compile_commands.json has ${hello_c}" NOT command STREQUAL "")
+expect("compile_commands.json has ${hello_c}" command)
 expect("its command has -D__KERNEL__" command MATCHES " -D__KERNEL__ ")
 expect("its command compiles the real source, not the build tree's link" command MATCHES " ${hello_c}( |$)")
 
