@@ -14,6 +14,13 @@ set(_UML_TOOL_PACKAGE_gzip gzip)
 set(_UML_TOOL_PACKAGE_bzip2 bzip2)
 set(_UML_TOOL_PACKAGE_depmod kmod)
 set(_UML_TOOL_PACKAGE_mke2fs e2fsprogs)
+set(_UML_TOOL_PACKAGE_debugfs e2fsprogs)
+set(_UML_TOOL_PACKAGE_dumpe2fs e2fsprogs)
+set(_UML_TOOL_PACKAGE_resize2fs e2fsprogs)
+set(_UML_TOOL_PACKAGE_fakeroot fakeroot)
+set(_UML_TOOL_PACKAGE_readelf binutils)
+set(_UML_TOOL_PACKAGE_busybox busybox-static)
+set(_UML_TOOL_PACKAGE_mmdebstrap mmdebstrap)
 
 #[=======================================================================[.md
 `_uml_require_host_tools(<tool>...)`: finds each tool once (cache variable
@@ -26,10 +33,13 @@ function(_uml_require_host_tools)
   foreach(tool IN LISTS ARGN)
     string(TOUPPER "${tool}" upper)
     set(var UML_${upper}_EXECUTABLE)
+    # PATH first (what the user's shell runs), then the sbin directories a
+    # user's PATH may lack (mke2fs, depmod).
     find_program(
       ${var}
       NAMES ${tool}
       PATHS /usr/sbin /sbin
+      NO_CMAKE_SYSTEM_PATH NO_CMAKE_INSTALL_PREFIX
       DOC "Host program '${tool}' used by UserModeLinux")
     if(NOT ${var})
       # Forget the NOTFOUND result so installing the tool and re-running cmake works.

@@ -20,7 +20,10 @@ endmacro()
 function(_uml_check_target_name command name)
   # A keyword in first place means the name was left out.
   if(name STREQUAL ""
-     OR name MATCHES "^(SOURCE_DIR|SOURCE_ARCHIVE|CONFIG|CONFIG_FRAGMENTS|KERNEL|SOURCES|KBUILD_DIR|EXCLUDE_FROM_ALL)$")
+     OR name
+        MATCHES
+        "^(SOURCE_DIR|SOURCE_ARCHIVE|CONFIG|CONFIG_FRAGMENTS|KERNEL|SOURCES|KBUILD_DIR|TYPE|FROM|ROOTFS|MODULES|EXCLUDE_FROM_ALL)$"
+  )
     message(FATAL_ERROR "${command}: the first argument must be the new target's name (got '${name}').")
   endif()
   if(TARGET "${name}")
@@ -30,3 +33,4 @@ endfunction()
 
 include("${CMAKE_CURRENT_LIST_DIR}/UmlKernel.cmake")
 include("${CMAKE_CURRENT_LIST_DIR}/UmlModule.cmake")
+include("${CMAKE_CURRENT_LIST_DIR}/UmlRootfs.cmake")

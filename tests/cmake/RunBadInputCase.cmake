@@ -28,7 +28,8 @@ file(WRITE "${WORK_DIR}/src/CMakeLists.txt"
 
 set(env_prefix "")
 if(hide)
-  # A PATH holding every other tool the package looks for, and no system paths.
+  # A PATH holding every other tool the package looks for (its host-tool search
+  # uses PATH and the sbin directories only).
   file(MAKE_DIRECTORY "${WORK_DIR}/bin")
   foreach(
     tool IN
@@ -45,7 +46,9 @@ if(hide)
           depmod
           mke2fs
           ninja
-          ccache)
+          ccache
+          as
+          ld)
     if(NOT tool IN_LIST hide)
       find_program(path_${tool} ${tool})
       if(path_${tool})
@@ -54,7 +57,9 @@ if(hide)
     endif()
   endforeach()
   set(env_prefix "${CMAKE_COMMAND}" -E env "PATH=${WORK_DIR}/bin")
-  list(APPEND options -DCMAKE_FIND_USE_CMAKE_SYSTEM_PATH=OFF)
+  # The package builds its helper when vendored: name the C++ compiler directly.
+  find_program(cxx NAMES g++ c++ REQUIRED)
+  list(APPEND options "-DCMAKE_CXX_COMPILER=${cxx}")
 endif()
 
 execute_process(

@@ -1,0 +1,316 @@
+include_guard(GLOBAL)
+include("${CMAKE_CURRENT_LIST_DIR}/UmlHostTools.cmake")
+
+set(UML_DEBIAN_MIRROR ""
+    CACHE STRING "Debian mirror for uml_add_rootfs(TYPE debian) (empty: mmdebstrap's default, deb.debian.org)")
+
+#[=======================================================================[.md
+### uml_add_rootfs
+
+```cmake
+uml_add_rootfs(<name>
+  [TYPE busybox|debian|directory|tarball|image]   # default: busybox
+  [FROM <dir|root.tar[.gz|.xz|.zst]|image.ext4>]   # directory, tarball, image
+  [SIZE <n>K|M|G]                                 # default: content + headroom
+  [SUITE <suite>] [VARIANT <variant>] [PACKAGES <pkg>...] [MIRROR <url>]  # debian
+  [FILES <host-path>=<guest-path>...]
+  [PROGRAMS <executable-target>...]
+  [EXCLUDE_FROM_ALL])
+```
+Adds target `<name>` that makes an ext4 root filesystem image without root
+privileges or mounting (a `fakeroot` session and `mke2fs -d`, or `debugfs` for
+`image`). Every file is owned by root (0:0) in the image, tarball and Debian
+roots keep the owners recorded in their archive. The guest init of the package
+is installed as `/sbin/uml-init`.
+
+- `busybox`: Debian's static busybox with its applet links and a minimal `/etc`.
+- `debian`: `mmdebstrap` (rootless `unshare` mode as a user) of `SUITE` (default
+  `bookworm`), `VARIANT` (default `minbase`) and `PACKAGES` (`kmod` is always
+  added, so `modprobe` works). The root tarball is cached in `UML_CACHE_DIR`
+  by its inputs, so reconfiguring or a new build tree does not fetch it again.
+- `directory` / `tarball`: a prepared root, e.g. another distribution's root
+  tarball (how an Alpine or Fedora root comes in).
+- `image`: an existing ext2/3/4 image; it is copied, never modified.
+- `FILES`: host files or directories copied to absolute guest paths.
+- `PROGRAMS`: executable targets, which must be linked statically
+  (`target_link_options(<t> PRIVATE -static)`), installed as `/usr/local/bin/<name>`.
+
+Target property: `UML_ROOTFS_IMAGE` (the image file).
+#]=======================================================================]
+function(uml_add_rootfs name)
+  set(CMAKE_MESSAGE_CONTEXT uml_add_rootfs)
+  _uml_check_target_name(uml_add_rootfs "${name}")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "EXCLUDE_FROM_ALL" "TYPE;FROM;SIZE;SUITE;VARIANT;MIRROR"
+                        "PACKAGES;FILES;PROGRAMS")
+  _uml_reject_unparsed(uml_add_rootfs arg)
+  foreach(kw IN LISTS arg_KEYWORDS_MISSING_VALUES)
+    message(FATAL_ERROR "uml_add_rootfs(${name}): ${kw} needs a value.")
+  endforeach()
+  set(type busybox)
+  if(DEFINED arg_TYPE)
+    set(type "${arg_TYPE}")
+  endif()
+  if(NOT type MATCHES "^(busybox|debian|directory|tarball|image)$")
+    message(FATAL_ERROR "uml_add_rootfs(${name}): unknown TYPE '${type}': expected busybox, debian, directory, "
+                        "tarball or image.")
+  endif()
+  if(type MATCHES "^(directory|tarball|image)$")
+    if(NOT DEFINED arg_FROM)
+      message(FATAL_ERROR "uml_add_rootfs(${name}): TYPE ${type} needs FROM <path>.")
+    endif()
+    get_filename_component(from "${arg_FROM}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+    if(NOT EXISTS "${from}")
+      message(FATAL_ERROR "uml_add_rootfs(${name}): FROM ${from} does not exist.")
+    endif()
+    if(type STREQUAL "directory" AND NOT IS_DIRECTORY "${from}")
+      message(FATAL_ERROR "uml_add_rootfs(${name}): FROM ${from} is not a directory (TYPE directory).")
+    elseif(NOT type STREQUAL "directory" AND IS_DIRECTORY "${from}")
+      message(FATAL_ERROR "uml_add_rootfs(${name}): FROM ${from} is a directory; use TYPE directory.")
+    endif()
+  elseif(DEFINED arg_FROM)
+    message(FATAL_ERROR "uml_add_rootfs(${name}): FROM applies to TYPE directory, tarball and image, not ${type}.")
+  else()
+    set(from "")
+  endif()
+  if(NOT type STREQUAL "debian")
+    foreach(kw IN ITEMS SUITE VARIANT PACKAGES MIRROR)
+      if(DEFINED arg_${kw})
+        message(FATAL_ERROR "uml_add_rootfs(${name}): ${kw} applies to TYPE debian only.")
+      endif()
+    endforeach()
+  endif()
+  set(size auto)
+  if(DEFINED arg_SIZE)
+    if(NOT arg_SIZE MATCHES "^[0-9]+[KMG]$")
+      message(FATAL_ERROR "uml_add_rootfs(${name}): SIZE '${arg_SIZE}' must be a number with K, M or G (e.g. 256M).")
+    endif()
+    set(size "${arg_SIZE}")
+  endif()
+
+  set(tools mke2fs debugfs fakeroot tar readelf)
+  if(type STREQUAL "busybox")
+    list(APPEND tools busybox)
+  elseif(type STREQUAL "debian")
+    list(APPEND tools mmdebstrap)
+  elseif(type STREQUAL "image")
+    list(APPEND tools dumpe2fs resize2fs)
+  endif()
+  _uml_require_host_tools(${tools})
+
+  set(depends "${_UML_PACKAGE_ROOT}/helpers/rootfs.cmake" "${_UML_PACKAGE_ROOT}/templates/guest/uml-init")
+  if(type STREQUAL "directory")
+    file(GLOB_RECURSE from_files LIST_DIRECTORIES false "${from}/*")
+    list(APPEND depends ${from_files})
+  elseif(type MATCHES "^(tarball|image)$")
+    list(APPEND depends "${from}")
+  elseif(type STREQUAL "busybox")
+    list(APPEND depends "${UML_BUSYBOX_EXECUTABLE}")
+  endif()
+
+  # FILES: host=guest pairs, checked now.
+  set(files "")
+  foreach(pair IN LISTS arg_FILES)
+    if(NOT pair MATCHES "^([^=]+)=(/.*)$")
+      message(FATAL_ERROR "uml_add_rootfs(${name}): FILES entry '${pair}' must be <host-path>=</absolute/guest/path>.")
+    endif()
+    get_filename_component(host "${CMAKE_MATCH_1}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+    if(NOT EXISTS "${host}")
+      message(FATAL_ERROR "uml_add_rootfs(${name}): FILES source ${host} does not exist.")
+    endif()
+    list(APPEND files "${host}=${CMAKE_MATCH_2}")
+    if(IS_DIRECTORY "${host}")
+      file(GLOB_RECURSE dir_files LIST_DIRECTORIES false "${host}/*")
+      list(APPEND depends ${dir_files})
+    else()
+      list(APPEND depends "${host}")
+    endif()
+  endforeach()
+
+  # PROGRAMS: executables built by this project; static-ness is checked when
+  # the image is made, since only the linked file tells.
+  set(programs "")
+  foreach(program IN LISTS arg_PROGRAMS)
+    if(NOT TARGET "${program}")
+      message(FATAL_ERROR "uml_add_rootfs(${name}): PROGRAMS '${program}' is not a target.")
+    endif()
+    get_target_property(program_type ${program} TYPE)
+    if(NOT program_type STREQUAL "EXECUTABLE")
+      message(FATAL_ERROR "uml_add_rootfs(${name}): PROGRAMS '${program}' is a ${program_type}, not an executable.")
+    endif()
+    list(APPEND programs "$<TARGET_FILE:${program}>")
+    list(APPEND depends "$<TARGET_FILE:${program}>")
+  endforeach()
+
+  # Lists inside the list of command arguments keep their separators as genexes.
+  string(REPLACE ";" "$<SEMICOLON>" files "${files}")
+  string(REPLACE ";" "$<SEMICOLON>" programs "${programs}")
+  set(work "${CMAKE_CURRENT_BINARY_DIR}/_uml/rootfs")
+  set(image "${work}/${name}.img")
+  set(command_args
+      -DUML_NAME=${name}
+      -DUML_TYPE=${type}
+      -DUML_FROM=${from}
+      -DUML_SIZE=${size}
+      -DUML_IMAGE=${image}
+      -DUML_STAGE=${work}/${name}.stage
+      -DUML_INIT=${_UML_PACKAGE_ROOT}/templates/guest/uml-init
+      "-DUML_FILES=${files}"
+      "-DUML_PROGRAMS=${programs}"
+      -DUML_BUSYBOX=${UML_BUSYBOX_EXECUTABLE}
+      -DUML_MKE2FS=${UML_MKE2FS_EXECUTABLE}
+      -DUML_DEBUGFS=${UML_DEBUGFS_EXECUTABLE}
+      -DUML_TAR=${UML_TAR_EXECUTABLE}
+      -DUML_READELF=${UML_READELF_EXECUTABLE})
+  if(type STREQUAL "image")
+    list(APPEND command_args -DUML_DUMPE2FS=${UML_DUMPE2FS_EXECUTABLE} -DUML_RESIZE2FS=${UML_RESIZE2FS_EXECUTABLE})
+  endif()
+  if(type STREQUAL "debian")
+    _uml_debian_tarball(tarball "${name}" "${arg_SUITE}" "${arg_VARIANT}" "${arg_MIRROR}" "${arg_PACKAGES}")
+    list(APPEND command_args -DUML_FROM=${tarball})
+    list(APPEND depends "${tarball}")
+  endif()
+
+  add_custom_command(
+    OUTPUT "${image}"
+    COMMAND "${UML_FAKEROOT_EXECUTABLE}" -- "${CMAKE_COMMAND}" ${command_args} -P
+            "${_UML_PACKAGE_ROOT}/helpers/rootfs.cmake"
+    DEPENDS ${depends}
+    COMMENT "Making UML root filesystem ${name} (${type})"
+    VERBATIM)
+  if(arg_EXCLUDE_FROM_ALL)
+    add_custom_target(${name} DEPENDS "${image}")
+  else()
+    add_custom_target(${name} ALL DEPENDS "${image}")
+  endif()
+  if(arg_PROGRAMS)
+    add_dependencies(${name} ${arg_PROGRAMS})
+  endif()
+  set_target_properties(${name} PROPERTIES UML_ROOTFS_IMAGE "${image}" UML_ROOTFS_TYPE "${type}")
+endfunction()
+
+# The Debian root as a tarball, made by mmdebstrap once per set of inputs and
+# kept in the cache directory.
+function(
+  _uml_debian_tarball
+  out
+  name
+  suite
+  variant
+  mirror
+  packages)
+  if(suite STREQUAL "")
+    set(suite bookworm)
+  endif()
+  if(variant STREQUAL "")
+    set(variant minbase)
+  endif()
+  if(mirror STREQUAL "")
+    set(mirror "${UML_DEBIAN_MIRROR}")
+  endif()
+  list(APPEND packages kmod)
+  list(REMOVE_DUPLICATES packages)
+  list(SORT packages)
+  string(SHA256 key "${suite}\n${variant}\n${mirror}\n${packages}")
+  string(SUBSTRING "${key}" 0 12 key)
+  _uml_cache_dir(cache)
+  set(tarball "${cache}/debian/${suite}-${variant}-${key}.tar")
+  list(JOIN packages "," include)
+  add_custom_command(
+    OUTPUT "${tarball}"
+    COMMAND
+      "${CMAKE_COMMAND}" -DUML_ACTION=debootstrap -DUML_NAME=${name} -DUML_TARBALL=${tarball} -DUML_SUITE=${suite}
+      -DUML_VARIANT=${variant} "-DUML_MIRROR=${mirror}" -DUML_INCLUDE=${include}
+      -DUML_MMDEBSTRAP=${UML_MMDEBSTRAP_EXECUTABLE} -P "${_UML_PACKAGE_ROOT}/helpers/rootfs.cmake"
+    COMMENT "Making Debian ${suite} root for ${name} (cached in ${tarball})"
+    USES_TERMINAL VERBATIM)
+  set(${out} "${tarball}" PARENT_SCOPE)
+endfunction()
+
+#[=======================================================================[.md
+### uml_modules_install
+
+```cmake
+uml_modules_install(<name> KERNEL <kernel> ROOTFS <rootfs> [MODULES <module>...] [EXCLUDE_FROM_ALL])
+```
+Adds target `<name>` that makes a new image: the `ROOTFS` image plus, under
+`/lib/modules/<release>/`, the kernel's own modules (symbols set to `m`, with
+`modules.builtin`) and the out-of-tree `MODULES` (in `extra/`), indexed by
+`depmod`, so `modprobe <name>` works in the guest and loads dependencies
+first. The rootfs image is never written: the result is a copy, written to a
+temporary file and renamed, so an interrupted build keeps the previous image.
+It is remade only when a module, the kernel or the rootfs changed.
+
+Target property: `UML_ROOTFS_IMAGE` (the new image), so run and test targets
+take it as their `ROOTFS`.
+#]=======================================================================]
+function(uml_modules_install name)
+  set(CMAKE_MESSAGE_CONTEXT uml_modules_install)
+  _uml_check_target_name(uml_modules_install "${name}")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "EXCLUDE_FROM_ALL" "KERNEL;ROOTFS" "MODULES")
+  _uml_reject_unparsed(uml_modules_install arg)
+  foreach(kw IN ITEMS KERNEL ROOTFS)
+    if(NOT arg_${kw})
+      message(FATAL_ERROR "uml_modules_install(${name}): ${kw} is required.")
+    endif()
+  endforeach()
+  if(NOT TARGET "${arg_KERNEL}")
+    message(FATAL_ERROR "uml_modules_install(${name}): KERNEL '${arg_KERNEL}' is not a target.")
+  endif()
+  get_target_property(kernel_dir ${arg_KERNEL} UML_KERNEL_BUILD_DIR)
+  if(NOT kernel_dir)
+    message(FATAL_ERROR "uml_modules_install(${name}): KERNEL '${arg_KERNEL}' was not made by uml_add_kernel().")
+  endif()
+  if(NOT TARGET "${arg_ROOTFS}")
+    message(FATAL_ERROR "uml_modules_install(${name}): ROOTFS '${arg_ROOTFS}' is not a target.")
+  endif()
+  get_target_property(base_image ${arg_ROOTFS} UML_ROOTFS_IMAGE)
+  if(NOT base_image)
+    message(FATAL_ERROR "uml_modules_install(${name}): ROOTFS '${arg_ROOTFS}' was not made by uml_add_rootfs().")
+  endif()
+  _uml_require_host_tools(depmod debugfs)
+
+  set(ko_files "")
+  set(depends "")
+  foreach(module IN LISTS arg_MODULES)
+    if(NOT TARGET "${module}")
+      message(FATAL_ERROR "uml_modules_install(${name}): MODULES '${module}' is not a target.")
+    endif()
+    get_target_property(module_kernel ${module} UML_MODULE_KERNEL)
+    if(NOT module_kernel)
+      message(FATAL_ERROR "uml_modules_install(${name}): MODULES '${module}' was not made by uml_add_module().")
+    endif()
+    if(NOT module_kernel STREQUAL arg_KERNEL)
+      message(FATAL_ERROR "uml_modules_install(${name}): module '${module}' is built for kernel '${module_kernel}', "
+                          "not '${arg_KERNEL}'.")
+    endif()
+    get_target_property(files ${module} UML_MODULE_FILES)
+    get_target_property(stamp ${module} UML_MODULE_STAMP)
+    list(APPEND ko_files ${files})
+    list(APPEND depends "${stamp}")
+  endforeach()
+  get_target_property(kernel_stamp ${arg_KERNEL} UML_KERNEL_STAMP)
+  get_target_property(kernel_source ${arg_KERNEL} UML_KERNEL_SOURCE_DIR)
+  get_target_property(kernel_cc ${arg_KERNEL} UML_KERNEL_CC)
+  get_target_property(release ${arg_KERNEL} UML_KERNEL_RELEASE)
+
+  set(image "${CMAKE_CURRENT_BINARY_DIR}/_uml/images/${name}.img")
+  set(script "${_UML_PACKAGE_ROOT}/helpers/modules_install.cmake")
+  add_custom_command(
+    OUTPUT "${image}"
+    COMMAND
+      "${CMAKE_COMMAND}" -DUML_NAME=${name} -DUML_IMAGE=${image} -DUML_BASE_IMAGE=${base_image}
+      -DUML_KERNEL_DIR=${kernel_dir} -DUML_KERNEL_SOURCE_DIR=${kernel_source} -DUML_KERNEL_STAMP=${kernel_stamp}
+      -DUML_CC=${kernel_cc} -DUML_MAKE=${UML_MAKE_EXECUTABLE} -DUML_DEPMOD=${UML_DEPMOD_EXECUTABLE}
+      -DUML_DEBUGFS=${UML_DEBUGFS_EXECUTABLE} "-DUML_MODULE_FILES=${ko_files}"
+      -DUML_STAGE=${CMAKE_CURRENT_BINARY_DIR}/_uml/images/${name}.stage -P "${script}"
+    DEPENDS "${base_image}" "${kernel_stamp}" ${depends} "${script}"
+    COMMENT "Installing modules into UML image ${name} (${release})"
+    VERBATIM)
+  if(arg_EXCLUDE_FROM_ALL)
+    add_custom_target(${name} DEPENDS "${image}")
+  else()
+    add_custom_target(${name} ALL DEPENDS "${image}")
+  endif()
+  add_dependencies(${name} ${arg_KERNEL} ${arg_ROOTFS} ${arg_MODULES})
+  set_target_properties(${name} PROPERTIES UML_ROOTFS_IMAGE "${image}" UML_ROOTFS_KERNEL "${arg_KERNEL}")
+endfunction()
