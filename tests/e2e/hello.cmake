@@ -53,6 +53,10 @@ string(REGEX REPLACE " .*" "" vermagic_release "${vermagic}")
 expect("hello.ko vermagic '${vermagic}' names the kernel release ${kernel_release}" vermagic_release STREQUAL
        kernel_release)
 
+# The example's own test boots the image and finds the module loaded.
+run(out ctest --test-dir "${build}" --output-on-failure)
+expect("the example's boot test passes" out MATCHES "100% tests passed")
+
 # The example's source directory stays clean: Kbuild built from links.
 file(GLOB_RECURSE litter "${EXAMPLE_DIR}/*.o" "${EXAMPLE_DIR}/*.ko" "${EXAMPLE_DIR}/.*.cmd"
      "${EXAMPLE_DIR}/Module.symvers")

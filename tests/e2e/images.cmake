@@ -72,6 +72,7 @@ set(configure_cmd
     Ninja
     "-DUML_CACHE_DIR=${CACHE_DIR}"
     "-DUML_TEST_PACKAGE_DIR=${PACKAGE_DIR}"
+    "-DUML_TEST_KERNEL_FRAGMENT=${PROJECT_DIR}/../common/test-kernel.config"
     "-DUML_TEST_USER_IMAGE=${data}/develop_fs"
     "-DUML_TEST_BIG_FILE=${data}/big"
     "-DUML_TEST_CORRUPT_IMAGE=${data}/corrupt.img"

@@ -1,0 +1,147 @@
+#include "cli.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "exit_code.hpp"
+#include "text.hpp"
+
+namespace uml {
+
+namespace {
+
+constexpr auto protocol_help = R"(
+The guest's /sbin/uml-init (templates/guest/uml-init) gets UML_MODE, UML_NONCE,
+UML_MODULES, UML_CMD (base64), UML_ENV (base64) and UML_HOSTFS from the kernel
+command line, mounts proc, sysfs, devtmpfs, tmpfs on /tmp and /run and hostfs on
+/mnt/host, loads the modules, runs the command and powers off with its status.
+)";
+
+void add_boot_options(CLI::App& app, BootOptions& o) {
+  app.add_option("--kernel", o.kernel, "The UML kernel executable (linux)")
+      ->type_name("PATH")
+      ->required()
+      ->check(CLI::ExistingFile);
+  app.add_option("--rootfs", o.rootfs,
+                 "Root filesystem image (ext4) with /sbin/uml-init; opened read-only under a "
+                 "fresh copy-on-write file (ubd0=<cow>,<image>), so the image is never written")
+      ->type_name("IMAGE")
+      ->required();
+  // One value per occurrence for the repeatable options, so "--module m -- cmd" ends
+  // the module list where it should.
+  app.add_option("--disk", o.disks,
+                 "Extra disk image (ubd1, ubd2, ...), under a fresh COW file like --rootfs; "
+                 "repeatable")
+      ->type_name("IMAGE")
+      ->allow_extra_args(false);
+  app.add_option("--mem", o.mem, "Guest RAM, e.g. 128M or 1G")->capture_default_str();
+  app.add_option("--hostfs", o.hostfs,
+                 "Host directory the guest sees at /mnt/host (hostfs confined to it)")
+      ->type_name("DIR");
+  app.add_option("--append", o.append, "Extra kernel argument; repeatable")
+      ->type_name("ARG")
+      ->allow_extra_args(false);
+  app.add_option("--env", o.env, "KEY=VALUE in the guest command's environment; repeatable")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
+  app.add_option("--module", o.modules,
+                 "Module the guest modprobes before the command (the image must hold it, with "
+                 "depmod's files); repeatable")
+      ->type_name("NAME")
+      ->allow_extra_args(false);
+  app.add_option("--work-dir", o.work_dir,
+                 "Where COW files, UML's uml_dir and the console log go (default: a fresh "
+                 "directory in /tmp, removed unless the run failed)")
+      ->type_name("DIR");
+  app.add_flag("--time-travel", o.time_travel,
+               "Simulated time (UML 'time-travel'): idle waits cost no wall time; needs "
+               "CONFIG_UML_TIME_TRAVEL_SUPPORT");
+  app.add_flag("--keep-cow", o.keep_cow, "Keep the COW files (and the work dir) afterwards");
+  app.add_flag("-v,--verbose", o.verbose, "Print UML's command line and (test) the console live");
+}
+
+}  // namespace
+
+int cli_main(int argc, char** argv) {
+  CLI::App app{
+      "uml-helper: boots User-Mode Linux kernels for development and tests: UML in a "
+      "session of its own, console captured and classified, nothing left behind."};
+  app.name("uml-helper");
+  app.set_version_flag("--version", "uml-helper 0.1.0");
+  app.require_subcommand(1);
+  app.footer(exit_code_table());
+
+  RunOptions run;
+  auto* run_cmd = app.add_subcommand(
+      "run", "Boot interactively: the guest's shell on this terminal; exit status = the guest's");
+  add_boot_options(*run_cmd, run);
+  run_cmd
+      ->add_option("--persist", run.persist,
+                   "Keep the root filesystem's changes in this COW file across runs (the image "
+                   "stays unchanged; the COW is tied to the image's size and mtime)")
+      ->type_name("COWFILE");
+  run_cmd->footer(std::string(protocol_help) + "\n" + exit_code_table());
+
+  TestOptions test;
+  std::vector<std::string> argv_command;
+  auto* test_cmd = app.add_subcommand(
+      "test", "Boot, run a command in the guest, classify the result (see exit status)");
+  add_boot_options(*test_cmd, test);
+  auto* command_opt = test_cmd->add_option(
+      "--command", test.command, "Shell command run in the guest with sh -c (default: true)");
+  test_cmd->add_option("argv", argv_command, "Command and arguments after --, quoted for sh -c")
+      ->excludes(command_opt);
+  test_cmd->add_option("--name", test.name, "Test name for messages and JUnit")
+      ->capture_default_str();
+  test_cmd->add_option("--log", test.log, "Console log file (default: <work-dir>/console.log)")
+      ->type_name("FILE");
+  test_cmd->add_option("--junit", test.junit, "Write a JUnit XML report here")->type_name("FILE");
+  test_cmd->add_option("--timeout", test.timeout, "Stop UML after SECONDS (0: no timeout)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  test_cmd
+      ->add_option("--grace", test.grace, "Seconds between SIGTERM and SIGKILL when UML is stopped")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  test_cmd->add_flag("--kunit", test.kunit,
+                     "Parse KUnit's KTAP output from the console; every case must pass "
+                     "(adds kunit.enable=1)");
+  test_cmd->add_flag("--fail-on-warn", test.fail_on_warn, "A kernel WARNING fails the test");
+  test_cmd->add_option("--tail", test.tail, "Console lines shown when the test fails")
+      ->capture_default_str();
+  test_cmd->footer(std::string(protocol_help) +
+                   "\nExample:\n  uml-helper test --kernel linux "
+                   "--rootfs root.img --module hello -- grep -q hello /proc/modules\n\n" +
+                   exit_code_table());
+
+  DoctorOptions doctor;
+  auto* doctor_cmd = app.add_subcommand(
+      "doctor", "Check that UML can run here: kernel, guest RAM directory, ptrace, socket paths");
+  doctor_cmd->add_option("--kernel", doctor.kernel, "The UML kernel executable to check");
+  doctor_cmd->add_option("--mem", doctor.mem, "Guest RAM to find room for")->capture_default_str();
+  doctor_cmd->add_option("--work-dir", doctor.work_dir, "Work directory to check")
+      ->type_name("DIR");
+  doctor_cmd->add_flag("--time-travel", doctor.time_travel,
+                       "Also check CONFIG_UML_TIME_TRAVEL_SUPPORT");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int status = app.exit(e);
+    return status == 0 ? 0 : to_int(ExitCode::Error);
+  }
+
+  if (*run_cmd) {
+    return run_interactive(run);
+  }
+  if (*test_cmd) {
+    if (!argv_command.empty()) {
+      test.command = shell_join(argv_command);
+    }
+    return run_test(test);
+  }
+  return run_doctor(doctor);
+}
+
+}  // namespace uml

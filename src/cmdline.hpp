@@ -1,0 +1,50 @@
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace uml {
+
+// UML's COMMAND_LINE_SIZE (arch/um/include/asm/setup.h): UML joins its arguments with
+// spaces into a buffer of this size, NUL included, and exits if they do not fit.
+inline constexpr std::size_t command_line_size = 4096;
+// UML appends this when no console= is given; it takes room in the same buffer.
+inline constexpr std::string_view default_console_arg = "console=tty0";
+
+enum class Mode { Test, Run };
+
+// One ubd disk: the base image is only read; writes go to the COW file.
+struct Disk {
+  std::filesystem::path base;
+  std::filesystem::path cow;
+};
+
+// Everything that goes on UML's command line.
+struct BootSpec {
+  Mode mode = Mode::Test;
+  std::vector<Disk> disks;  // disks[0] is the root filesystem (ubda)
+  std::string mem = "128M";
+  std::optional<std::filesystem::path> hostfs;
+  std::vector<std::string> append;   // extra kernel arguments, as given
+  std::vector<std::string> env;      // KEY=VALUE for the guest command
+  std::vector<std::string> modules;  // modprobe'd by the guest init
+  std::string command;               // test mode: run with sh -c
+  std::string nonce;
+  std::string umid;
+  std::filesystem::path uml_dir;
+  bool time_travel = false;
+  bool kunit = false;
+};
+
+// UML's argv (without argv[0]). Throws Error for a malformed --env, --module or
+// --append value, or when the line would not fit in UML's command line.
+std::vector<std::string> kernel_arguments(const BootSpec& spec);
+
+// Length of the command line UML builds from these arguments, NUL and the default
+// console argument included.
+std::size_t command_line_length(const std::vector<std::string>& args);
+
+}  // namespace uml

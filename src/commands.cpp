@@ -1,0 +1,437 @@
+#include "commands.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "cmdline.hpp"
+#include "console.hpp"
+#include "error.hpp"
+#include "junit.hpp"
+#include "ktap.hpp"
+#include "outcome.hpp"
+#include "preflight.hpp"
+#include "process.hpp"
+#include "terminal.hpp"
+#include "text.hpp"
+
+namespace uml {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::uint64_t mem_bytes(const std::string& mem) {
+  const auto bytes = parse_size(mem);
+  if (!bytes) {
+    throw Error(fmt::format("--mem {:?}: expected a size such as 128M, 1G or 65536K", mem));
+  }
+  return *bytes;
+}
+
+fs::path existing_file(const fs::path& path, std::string_view option) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec) && !fs::is_block_file(path, ec)) {
+    throw Error(fmt::format("{} {}: no such image file", option, path.string()));
+  }
+  return fs::absolute(path);
+}
+
+// The files of one boot: work dir, uml_dir, COW files. Removes what it made when done.
+class Workspace {
+ public:
+  Workspace(const BootOptions& options, const std::optional<fs::path>& persist)
+      : keep_cow_(options.keep_cow) {
+    // Images first: a bad path must not leave directories behind.
+    const auto rootfs = existing_file(options.rootfs, "--rootfs");
+    std::vector<fs::path> disks;
+    for (const auto& disk : options.disks) {
+      disks.push_back(existing_file(disk, "--disk"));
+    }
+    if (options.work_dir) {
+      dir_ = fs::absolute(*options.work_dir);
+      std::error_code ec;
+      fs::create_directories(dir_, ec);
+      if (ec) {
+        throw Error(fmt::format("--work-dir {}: {}", dir_.string(), ec.message()));
+      }
+    } else {
+      // /tmp rather than $TMPDIR: short paths keep UML's socket paths in bounds.
+      std::string tmpl = "/tmp/uml-helper-XXXXXX";
+      if (::mkdtemp(tmpl.data()) == nullptr) {
+        throw Error(
+            fmt::format("cannot create a work directory in /tmp: {}", std::strerror(errno)));
+      }
+      dir_ = tmpl;
+      owns_dir_ = true;
+    }
+    umid_ = fmt::format("uh{}-{}", ::getpid(), random_hex(4));
+    const auto choice = choose_uml_dir(dir_, umid_.size());
+    uml_dir_ = choice.dir;
+    uml_dir_fallback_ = choice.fallback;
+    std::error_code ec;
+    fs::create_directories(uml_dir_, ec);
+    if (choice.fallback) {
+      fs::permissions(uml_dir_, fs::perms::owner_all, ec);
+    }
+
+    disks_.push_back({rootfs, {}});
+    if (persist) {
+      disks_[0].cow = fs::absolute(*persist);
+    } else {
+      disks_[0].cow = dir_ / fmt::format("{}-ubd0.cow", umid_);
+      temporary_cows_.push_back(disks_[0].cow);
+    }
+    for (const auto& disk : disks) {
+      const auto cow = dir_ / fmt::format("{}-ubd{}.cow", umid_, disks_.size());
+      disks_.push_back({disk, cow});
+      temporary_cows_.push_back(cow);
+    }
+  }
+
+  ~Workspace() { clean(false); }
+  Workspace(const Workspace&) = delete;
+  Workspace& operator=(const Workspace&) = delete;
+
+  // Removes UML's umid directory (a SIGKILLed UML leaves it) and the temporary COW
+  // files; an auto-created work dir goes too unless it holds a log worth keeping.
+  void clean(bool keep_dir) {
+    if (cleaned_) {
+      return;
+    }
+    cleaned_ = true;
+    std::error_code ec;
+    fs::remove_all(uml_dir_ / umid_, ec);
+    if (!uml_dir_fallback_) {
+      fs::remove(uml_dir_, ec);  // only when empty
+    }
+    if (!keep_cow_) {
+      for (const auto& cow : temporary_cows_) {
+        fs::remove(cow, ec);
+      }
+    }
+    if (owns_dir_ && !keep_dir && !keep_cow_) {
+      fs::remove_all(dir_, ec);
+    }
+  }
+
+  const fs::path& dir() const { return dir_; }
+  const std::string& umid() const { return umid_; }
+  const fs::path& uml_dir() const { return uml_dir_; }
+  bool uml_dir_fallback() const { return uml_dir_fallback_; }
+  const std::vector<Disk>& disks() const { return disks_; }
+  bool owns_dir() const { return owns_dir_; }
+
+ private:
+  fs::path dir_;
+  bool owns_dir_ = false;
+  std::string umid_;
+  fs::path uml_dir_;
+  bool uml_dir_fallback_ = false;
+  std::vector<Disk> disks_;
+  std::vector<fs::path> temporary_cows_;
+  bool keep_cow_ = false;
+  bool cleaned_ = false;
+};
+
+// Runs the host checks; throws nothing, returns the report.
+PreflightReport check_host(const BootOptions& options, const Workspace& ws) {
+  PreflightInput input;
+  input.kernel = options.kernel;
+  input.mem_bytes = mem_bytes(options.mem);
+  input.uml_dir = ws.uml_dir();
+  input.umid_length = ws.umid().size();
+  input.uml_dir_fallback = ws.uml_dir_fallback();
+  input.time_travel = options.time_travel;
+  input.getenv = [](const char* name) { return std::getenv(name); };
+  return preflight(input);
+}
+
+// Prints the findings and says whether UML can start. A kernel that lacks what was asked
+// for is the caller's error (exit 2), not the host's: it must not pass for a skip.
+bool report_preflight(const PreflightReport& report, const Workspace& ws) {
+  for (const auto& finding : report.findings) {
+    if (finding.severity == Severity::Fatal && finding.topic == "time-travel") {
+      throw Error(finding.message);
+    }
+  }
+  if (!report.ok()) {
+    fmt::print(stderr, "uml-helper: UML cannot run here:\n{}", report.format(true));
+    return false;
+  }
+  const auto problems = report.format(false);
+  if (!problems.empty()) {
+    fmt::print(stderr, "uml-helper: warning:\n{}", problems);
+  }
+  if (ws.uml_dir_fallback()) {
+    fmt::print(stderr,
+               "uml-helper: note: the work dir's path is too long for UML's sockets; using "
+               "uml_dir={}\n",
+               ws.uml_dir().string());
+  }
+  return true;
+}
+
+BootSpec boot_spec(const BootOptions& options, const Workspace& ws, Mode mode) {
+  BootSpec spec;
+  spec.mode = mode;
+  spec.disks = ws.disks();
+  spec.mem = options.mem;
+  if (options.hostfs) {
+    std::error_code ec;
+    if (!fs::is_directory(*options.hostfs, ec)) {
+      throw Error(fmt::format("--hostfs {}: not a directory", options.hostfs->string()));
+    }
+    spec.hostfs = fs::absolute(*options.hostfs);
+  }
+  spec.append = options.append;
+  spec.env = options.env;
+  spec.modules = options.modules;
+  spec.nonce = random_hex(16);
+  spec.umid = ws.umid();
+  spec.uml_dir = ws.uml_dir();
+  spec.time_travel = options.time_travel;
+  return spec;
+}
+
+std::string command_line(const fs::path& kernel, const std::vector<std::string>& args) {
+  std::vector<std::string> argv{kernel.string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return shell_join(argv);
+}
+
+// The log file: every console byte, as it comes.
+class LogFile {
+ public:
+  explicit LogFile(const fs::path& path) : path_(path) {
+    std::error_code ec;
+    fs::create_directories(path.parent_path(), ec);
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd_ < 0) {
+      throw Error(fmt::format("--log {}: {}", path.string(), std::strerror(errno)));
+    }
+  }
+  ~LogFile() { ::close(fd_); }
+  LogFile(const LogFile&) = delete;
+  LogFile& operator=(const LogFile&) = delete;
+
+  void write(std::string_view text) {
+    while (!text.empty()) {
+      const auto n = ::write(fd_, text.data(), text.size());
+      if (n < 0) {
+        if (errno == EINTR) {
+          continue;
+        }
+        if (!failed_) {
+          fmt::print(stderr, "uml-helper: warning: cannot write {}: {}\n", path_.string(),
+                     std::strerror(errno));
+        }
+        failed_ = true;  // keep supervising UML; the console is still in memory
+        return;
+      }
+      text.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+
+ private:
+  fs::path path_;
+  int fd_ = -1;
+  bool failed_ = false;
+};
+
+std::chrono::milliseconds to_ms(double seconds) {
+  return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+}
+
+// The part of the console that explains a failure: from just before the first kernel
+// crash, else the guest command's output (after UML-BOOTED), else the end of the boot.
+void print_excerpt(const std::string& console, const ConsoleFindings& findings, bool warnings,
+                   std::size_t tail) {
+  const auto lines = split_lines(console);
+  std::size_t first = lines.size() > tail ? lines.size() - tail : 0;
+  const auto limit = std::max<std::size_t>(tail, 200);
+  if (const auto problem = findings.first_problem_line(warnings)) {
+    const auto from = *problem > 5 ? *problem - 5 : 0;
+    if (lines.size() - from <= limit) {
+      first = std::min(first, from);
+    }
+  } else if (findings.booted && lines.size() - findings.booted_line <= limit) {
+    first = findings.booted_line;
+  }
+  fmt::print("---- console{} ----\n",
+             first > 0 ? fmt::format(" (lines {}-{} of {})", first + 1, lines.size(), lines.size())
+                       : std::string());
+  for (auto i = first; i < lines.size(); ++i) {
+    fmt::print("{}\n", lines[i]);
+  }
+  fmt::print("---- end of console ----\n");
+}
+
+int exit_for_signal(int sig) {
+  return to_int(sig == SIGINT   ? ExitCode::Interrupted
+                : sig == SIGHUP ? ExitCode::Hangup
+                                : ExitCode::Terminated);
+}
+
+}  // namespace
+
+int run_test(const TestOptions& options) {
+  mem_bytes(options.mem);
+  Workspace ws(options, std::nullopt);
+  const auto report = check_host(options, ws);
+  if (!report_preflight(report, ws)) {
+    ws.clean(false);
+    return to_int(ExitCode::Infrastructure);
+  }
+  auto spec = boot_spec(options, ws, Mode::Test);
+  spec.command = options.command;
+  spec.kunit = options.kunit;
+  const auto args = kernel_arguments(spec);
+
+  const auto log_path = options.log ? fs::absolute(*options.log) : ws.dir() / "console.log";
+  LogFile log(log_path);
+  log.write(fmt::format("# uml-helper: {}\n", command_line(options.kernel, args)));
+  if (options.verbose) {
+    fmt::print("uml-helper: {}\n", command_line(options.kernel, args));
+    std::fflush(stdout);
+  }
+
+  ConsoleBuffer console;
+  LaunchSpec launch{options.kernel, args, report.ram_dir, false};
+  SuperviseOptions supervise;
+  supervise.timeout = to_ms(options.timeout);
+  supervise.grace = to_ms(options.grace);
+  supervise.on_output = [&](std::string_view chunk) {
+    console.append(chunk);
+    log.write(chunk);
+    if (options.verbose) {
+      std::fwrite(chunk.data(), 1, chunk.size(), stdout);
+      std::fflush(stdout);
+    }
+  };
+  const auto run = launch_and_supervise(launch, supervise);
+
+  const auto text = console.text();
+  const auto findings = classify_console(text, spec.nonce);
+  std::optional<KtapReport> kunit;
+  if (options.kunit) {
+    kunit = parse_ktap(text);
+  }
+  VerdictOptions verdict;
+  verdict.fail_on_warn = options.fail_on_warn;
+  verdict.kunit = kunit ? &*kunit : nullptr;
+  auto outcome = decide(findings, run.facts, verdict);
+  if (run.killed) {
+    outcome.details.push_back(
+        "UML was killed with SIGKILL (it had not stopped on SIGTERM, or a second signal came)");
+  }
+  if (run.leftovers > 0) {
+    outcome.details.push_back(
+        fmt::format("{} process(es) of UML's session outlived it and were killed", run.leftovers));
+  }
+  if (!run.survivors.empty()) {
+    outcome.details.push_back(fmt::format(
+        "warning: {} process(es) of UML's session could not be killed", run.survivors.size()));
+  }
+
+  log.write(fmt::format("\n# uml-helper: {} (exit {}): {}\n# uml-helper: {}\n",
+                        describe(outcome.code), to_int(outcome.code), outcome.summary,
+                        describe_end(run.facts)));
+  if (options.junit) {
+    JunitInput junit{options.name, &outcome, kunit ? &*kunit : nullptr, text, run.seconds};
+    write_junit(*options.junit, junit);
+  }
+
+  const bool passed = outcome.code == ExitCode::Passed;
+  if (passed) {
+    fmt::print("uml-helper: {}: {} ({:.2f} s)\n", options.name, outcome.summary, run.seconds);
+  } else {
+    if (!options.verbose) {
+      print_excerpt(text, findings, options.fail_on_warn, options.tail);
+    }
+    fmt::print("uml-helper: {}: FAILED ({}, exit {}): {} ({:.2f} s)\n", options.name,
+               describe(outcome.code), to_int(outcome.code), outcome.summary, run.seconds);
+  }
+  for (const auto& line : outcome.details) {
+    fmt::print("uml-helper:   {}\n", line);
+  }
+  const bool keep = !passed && !options.log;
+  if (!passed || options.log || !ws.owns_dir()) {
+    fmt::print("uml-helper: console log: {}\n", log_path.string());
+  }
+  std::fflush(stdout);
+  ws.clean(keep);
+  return to_int(outcome.code);
+}
+
+int run_interactive(const RunOptions& options) {
+  mem_bytes(options.mem);
+  Workspace ws(options, options.persist);
+  const auto report = check_host(options, ws);
+  if (!report_preflight(report, ws)) {
+    ws.clean(false);
+    return to_int(ExitCode::Infrastructure);
+  }
+  const auto spec = boot_spec(options, ws, Mode::Run);
+  const auto args = kernel_arguments(spec);
+  if (options.verbose) {
+    fmt::print(stderr, "uml-helper: {}\n", command_line(options.kernel, args));
+  }
+
+  SuperviseResult run;
+  {
+    TerminalGuard terminal;
+    LaunchSpec launch{options.kernel, args, report.ram_dir, true};
+    SuperviseOptions supervise;
+    run = launch_and_supervise(launch, supervise);
+  }
+  ws.clean(false);
+  if (run.facts.helper_signal) {
+    fmt::print(stderr, "uml-helper: interrupted by {}; UML was stopped\n",
+               signal_name(*run.facts.helper_signal));
+    return exit_for_signal(*run.facts.helper_signal);
+  }
+  if (run.facts.exit_status) {
+    return *run.facts.exit_status;
+  }
+  const int sig = run.facts.killed_by.value_or(SIGKILL);
+  if (sig == SIGABRT) {
+    fmt::print(stderr, "uml-helper: UML aborted (kernel panic)\n");
+    return to_int(ExitCode::KernelPanic);
+  }
+  fmt::print(stderr, "uml-helper: {}\n", describe_end(run.facts));
+  return 128 + sig;
+}
+
+int run_doctor(const DoctorOptions& options) {
+  PreflightInput input;
+  input.kernel = options.kernel;
+  input.mem_bytes = mem_bytes(options.mem);
+  input.time_travel = options.time_travel;
+  input.probe_kernel = true;
+  input.getenv = [](const char* name) { return std::getenv(name); };
+  // A umid as run/test make it: "uh<pid>-xxxx".
+  input.umid_length = fmt::format("uh{}-0000", ::getpid()).size();
+  const auto work_dir =
+      options.work_dir ? fs::absolute(*options.work_dir) : fs::path("/tmp/uml-helper-XXXXXX");
+  const auto choice = choose_uml_dir(work_dir, input.umid_length);
+  input.uml_dir = choice.dir;
+  input.uml_dir_fallback = choice.fallback;
+  const auto report = preflight(input);
+  fmt::print("{}", report.format(true));
+  if (!report.ok()) {
+    fmt::print("uml-helper: UML cannot run here (exit {})\n", to_int(ExitCode::Infrastructure));
+    return to_int(ExitCode::Infrastructure);
+  }
+  fmt::print("uml-helper: UML can run here\n");
+  return to_int(ExitCode::Passed);
+}
+
+}  // namespace uml

@@ -1,0 +1,217 @@
+#include "console.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+
+#include "text.hpp"
+
+namespace uml {
+
+namespace {
+
+bool starts_with_any(std::string_view text, std::initializer_list<std::string_view> prefixes) {
+  return std::any_of(prefixes.begin(), prefixes.end(),
+                     [&](std::string_view p) { return text.starts_with(p); });
+}
+
+bool contains(std::string_view text, std::string_view part) {
+  return text.find(part) != std::string_view::npos;
+}
+
+bool is_oops_line(std::string_view line) {
+  return starts_with_any(line, {"Oops:", "BUG:", "kernel BUG at", "Unable to handle kernel",
+                                "general protection fault"});
+}
+
+// The words after `marker` in the line, if the marker occurs and carries the nonce.
+std::optional<std::string_view> marker_argument(std::string_view line, std::string_view marker,
+                                                std::string_view nonce) {
+  // Kernel messages can share a console line with the guest's output, so the marker
+  // may start anywhere; later occurrences are tried too.
+  for (auto pos = line.find(marker); pos != std::string_view::npos;
+       pos = line.find(marker, pos + 1)) {
+    auto rest = line.substr(pos + marker.size());
+    if (!rest.starts_with(' ')) {
+      continue;
+    }
+    rest.remove_prefix(1);
+    if (!rest.starts_with(nonce)) {
+      continue;
+    }
+    rest.remove_prefix(nonce.size());
+    if (rest.empty()) {
+      return rest;
+    }
+    if (rest[0] != ' ') {
+      continue;  // a longer nonce that merely starts like ours
+    }
+    return trim(rest);
+  }
+  return std::nullopt;
+}
+
+std::string first_word(std::string_view text) {
+  return std::string(text.substr(0, text.find_first_of(" \t")));
+}
+
+struct Hint {
+  std::string_view needle;
+  std::string_view advice;
+};
+
+constexpr std::array hints{
+    Hint{"mtime mismatch",
+         "the base image changed after the COW file was made (a COW file is tied "
+         "to its base's size and mtime): delete the COW file"},
+    Hint{"Size mismatch",
+         "the base image changed after the COW file was made (a COW file is tied "
+         "to its base's size and mtime): delete the COW file"},
+    Hint{"Backing file mismatch", "the COW file was made for another base image: delete it"},
+    Hint{"VFS: Unable to mount root fs",
+         "the root image could not be mounted: it must be an ext4 image and the kernel needs "
+         "CONFIG_BLK_DEV_UBD and CONFIG_EXT4_FS"},
+    Hint{"Requested init ",
+         "the init program could not be run: the image needs an executable "
+         "/sbin/uml-init and a /bin/sh"},
+    Hint{"No working init found",
+         "the image has no runnable /sbin/uml-init (it must be executable, with a /bin/sh)"},
+    Hint{"Attempted to kill init",
+         "the guest's init exited; /sbin/uml-init must end by powering off"},
+    Hint{"must be not mounted noexec",
+         "the guest RAM directory is mounted noexec: set TMPDIR to a directory that allows exec"},
+    Hint{"Using a channel type which is configured out of UML",
+         "the kernel lacks a console channel uml-helper uses (CONFIG_NULL_CHAN, CONFIG_FD_CHAN)"},
+    Hint{"is already in use by pid", "the umid is in use by another UML"},
+};
+
+}  // namespace
+
+std::optional<std::size_t> ConsoleFindings::first_problem_line(bool count_warnings) const {
+  std::optional<std::size_t> first;
+  auto consider = [&](const std::vector<ConsoleEvent>& events) {
+    if (!events.empty() && (!first || events.front().line < *first)) {
+      first = events.front().line;
+    }
+  };
+  consider(panics);
+  consider(oopses);
+  if (count_warnings) {
+    consider(warnings);
+  }
+  return first;
+}
+
+std::string_view strip_console_prefix(std::string_view line) {
+  // printk's "[    0.123456] ", with CONFIG_PRINTK_CALLER also "[    T1]".
+  bool stripped = false;
+  while (line.starts_with('[')) {
+    const auto close = line.find(']');
+    if (close == std::string_view::npos || close > 24) {
+      break;
+    }
+    const auto inside = line.substr(1, close - 1);
+    if (inside.find_first_not_of(" 0123456789.TC") != std::string_view::npos) {
+      break;
+    }
+    line.remove_prefix(close + 1);
+    stripped = true;
+  }
+  if (stripped && line.starts_with(' ')) {
+    line.remove_prefix(1);
+  }
+  return line;
+}
+
+ConsoleFindings classify_console(std::string_view console, std::string_view nonce) {
+  ConsoleFindings found;
+  const auto lines = split_lines(console);
+  found.lines = lines.size();
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const auto raw = lines[i];
+    const auto line = trim(strip_console_prefix(raw));
+    if (!nonce.empty()) {
+      if (!found.booted && marker_argument(raw, "UML-BOOTED", nonce)) {
+        found.booted = true;
+        found.booted_line = i;
+      }
+      if (!found.result) {
+        if (const auto arg = marker_argument(raw, "UML-RESULT", nonce)) {
+          int status = 0;
+          const auto word = first_word(*arg);
+          const auto [ptr, ec] = std::from_chars(word.data(), word.data() + word.size(), status);
+          if (ec == std::errc{} && ptr == word.data() + word.size()) {
+            found.result = status;
+          }
+        }
+      }
+      if (!found.modprobe_failed) {
+        if (const auto arg = marker_argument(raw, "UML-MODPROBE-FAILED", nonce)) {
+          found.modprobe_failed = first_word(*arg);
+        }
+      }
+      if (!found.setup_failed) {
+        if (const auto arg = marker_argument(raw, "UML-SETUP-FAILED", nonce)) {
+          found.setup_failed = std::string(*arg);
+        }
+      }
+    }
+    // The panic message is distinctive enough to count anywhere in a line; the others
+    // must start the (prefix-stripped) line, so guest output that merely mentions
+    // "BUG:" mid-sentence does not fail a test.
+    if (contains(raw, "Kernel panic - not syncing")) {
+      found.panics.push_back({i, std::string(line)});
+    } else if (is_oops_line(line)) {
+      found.oopses.push_back({i, std::string(line)});
+    } else if (contains(raw, "WARNING: CPU:")) {
+      found.warnings.push_back({i, std::string(line)});
+    } else if (contains(raw, "------------[ cut here ]------------")) {
+      // WARN and BUG both start with this line; count it only when what follows is
+      // neither (a warning whose next line got lost or garbled).
+      const auto next = i + 1 < lines.size() ? lines[i + 1] : std::string_view{};
+      const auto next_line = trim(strip_console_prefix(next));
+      if (!contains(next, "WARNING: CPU:") && !is_oops_line(next_line) &&
+          !contains(next, "Kernel panic - not syncing")) {
+        found.warnings.push_back({i, std::string(line)});
+      }
+    }
+    if (contains(raw, "kunit: disabled")) {
+      found.kunit_disabled = true;
+    }
+    for (const auto& hint : hints) {
+      if (contains(raw, hint.needle) &&
+          std::find(found.hints.begin(), found.hints.end(), hint.advice) == found.hints.end()) {
+        found.hints.emplace_back(hint.advice);
+      }
+    }
+  }
+  return found;
+}
+
+}  // namespace uml
+
+namespace uml {
+
+void ConsoleBuffer::append(std::string_view chunk) {
+  if (head_.size() < half_) {
+    const auto n = std::min(chunk.size(), half_ - head_.size());
+    head_.append(chunk.substr(0, n));
+    chunk.remove_prefix(n);
+  }
+  tail_.append(chunk);
+  if (tail_.size() > 2 * half_) {
+    const auto drop = tail_.size() - half_;
+    tail_.erase(0, drop);
+    omitted_ += drop;
+  }
+}
+
+std::string ConsoleBuffer::text() const {
+  if (omitted_ == 0) {
+    return head_ + tail_;
+  }
+  return head_ + "\n[uml-helper: " + std::to_string(omitted_) + " bytes of console omitted]\n" +
+         tail_;
+}
+
+}  // namespace uml

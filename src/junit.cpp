@@ -1,0 +1,194 @@
+#include "junit.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "error.hpp"
+
+namespace uml {
+
+namespace {
+
+constexpr std::size_t max_system_out = 1 << 20;
+
+std::string attr(std::string_view text) {
+  return xml_escape(text);
+}
+
+void add_case_xml(std::string& xml, std::string_view classname, std::string_view name,
+                  double seconds, std::string_view kind, std::string_view message,
+                  std::string_view body) {
+  xml += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3f}\"", attr(classname),
+                     attr(name), seconds);
+  if (kind.empty()) {
+    xml += "/>\n";
+    return;
+  }
+  xml += fmt::format(">\n      <{} message=\"{}\"", kind, attr(message));
+  if (body.empty()) {
+    xml += "/>\n";
+  } else {
+    xml += fmt::format(">{}</{}>\n", xml_escape(body), kind);
+  }
+  xml += "    </testcase>\n";
+}
+
+std::string joined(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& line : lines) {
+    out += line;
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        // Control characters (terminal escapes on the console) are not allowed in XML.
+        if (static_cast<unsigned char>(c) >= 0x20 || c == '\n' || c == '\t') {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+std::string junit_xml(const JunitInput& input) {
+  const auto& outcome = *input.outcome;
+  struct Suite {
+    std::string body;
+    std::size_t tests = 0, failures = 0, errors = 0, skipped = 0;
+  };
+  std::map<std::string, Suite> suites;
+
+  const bool kunit_only_failure =
+      outcome.code == ExitCode::Passed || outcome.code == ExitCode::KunitFailed;
+  if (input.kunit != nullptr && !input.kunit->cases.empty()) {
+    for (const auto& c : input.kunit->cases) {
+      const auto classname = c.suite().empty() ? input.name : c.suite();
+      auto& suite = suites[classname];
+      ++suite.tests;
+      std::string_view kind;
+      std::string message;
+      switch (c.status) {
+        case CaseStatus::Passed:
+          break;
+        case CaseStatus::Failed:
+          kind = "failure";
+          message = "KUnit case failed";
+          ++suite.failures;
+          break;
+        case CaseStatus::Crashed:
+          kind = "error";
+          message = "KUnit case crashed (no result line)";
+          ++suite.errors;
+          break;
+        case CaseStatus::Skipped:
+          kind = "skipped";
+          message = c.directive;
+          ++suite.skipped;
+          break;
+      }
+      add_case_xml(suite.body, classname, c.name, 0, kind, message,
+                   c.status == CaseStatus::Skipped ? std::string_view{} : joined(c.log));
+    }
+  }
+  // The boot itself is a test case when there are no KUnit cases, or when it failed for a
+  // reason of its own (panic, timeout, ...).
+  if (suites.empty() || !kunit_only_failure) {
+    auto& suite = suites[input.name];
+    ++suite.tests;
+    std::string_view kind;
+    if (outcome.code == ExitCode::CommandFailed || outcome.code == ExitCode::KunitFailed) {
+      kind = "failure";
+      ++suite.failures;
+    } else if (outcome.code != ExitCode::Passed) {
+      kind = "error";
+      ++suite.errors;
+    }
+    add_case_xml(suite.body, input.name, input.name, input.seconds, kind,
+                 fmt::format("{} (exit {}): {}", describe(outcome.code), to_int(outcome.code),
+                             outcome.summary),
+                 joined(outcome.details));
+  }
+
+  std::size_t tests = 0, failures = 0, errors = 0, skipped = 0;
+  for (const auto& [name, suite] : suites) {
+    tests += suite.tests;
+    failures += suite.failures;
+    errors += suite.errors;
+    skipped += suite.skipped;
+  }
+  auto console = input.console;
+  if (console.size() > max_system_out) {
+    console = console.substr(console.size() - max_system_out);
+  }
+  std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  xml += fmt::format(
+      "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" "
+      "time=\"{:.3f}\">\n",
+      attr(input.name), tests, failures, errors, skipped, input.seconds);
+  std::size_t index = 0;
+  for (const auto& [name, suite] : suites) {
+    xml += fmt::format(
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">\n",
+        attr(name), suite.tests, suite.failures, suite.errors, suite.skipped);
+    xml += suite.body;
+    if (++index == suites.size()) {
+      // The console once, in the last suite (<system-out> belongs to a <testsuite>).
+      xml += fmt::format("    <system-out>{}</system-out>\n", xml_escape(console));
+    }
+    xml += "  </testsuite>\n";
+  }
+  xml += "</testsuites>\n";
+  return xml;
+}
+
+void write_junit(const std::filesystem::path& path, const JunitInput& input) {
+  const auto xml = junit_xml(input);
+  auto tmp = path;
+  tmp += ".tmp";
+  std::error_code dir_ec;
+  std::filesystem::create_directories(path.parent_path(), dir_ec);
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << xml;
+    out.close();
+    if (!out) {
+      throw Error(
+          fmt::format("cannot write the JUnit file {}: {}", tmp.string(), std::strerror(errno)));
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    throw Error(fmt::format("cannot write the JUnit file {}: {}", path.string(), ec.message()));
+  }
+}
+
+}  // namespace uml

@@ -1,0 +1,153 @@
+#include "outcome.hpp"
+
+#include <csignal>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace uml {
+
+namespace {
+
+std::string first_of(const std::vector<ConsoleEvent>& events) {
+  return events.empty() ? std::string{} : events.front().text;
+}
+
+}  // namespace
+
+std::string signal_name(int sig) {
+  const char* abbrev = sigabbrev_np(sig);
+  return abbrev != nullptr ? fmt::format("SIG{}", abbrev) : fmt::format("signal {}", sig);
+}
+
+std::string describe_end(const RunFacts& run) {
+  if (run.exit_status) {
+    return fmt::format("UML exited with status {}", *run.exit_status);
+  }
+  if (run.killed_by) {
+    return fmt::format("UML was killed by {}", signal_name(*run.killed_by));
+  }
+  return "UML's end is unknown";
+}
+
+namespace {
+
+Outcome decide_cause(const ConsoleFindings& console, const RunFacts& run,
+                     const VerdictOptions& options) {
+  Outcome out;
+  auto add_hints = [&] {
+    for (const auto& hint : console.hints) {
+      out.details.push_back("hint: " + hint);
+    }
+    // Most kernels print it at boot; it explains something only when KUnit was wanted.
+    if (options.kunit != nullptr && console.kunit_disabled) {
+      out.details.push_back(
+          "hint: KUnit is disabled in this kernel although kunit.enable=1 was passed");
+    }
+  };
+
+  if (run.helper_signal) {
+    const int sig = *run.helper_signal;
+    out.code = sig == SIGINT   ? ExitCode::Interrupted
+               : sig == SIGHUP ? ExitCode::Hangup
+                               : ExitCode::Terminated;
+    out.summary = fmt::format("interrupted by {}; UML was stopped", signal_name(sig));
+    return out;
+  }
+  // On UML, BUG() prints "BUG: failure at ..." and then panics: the BUG is the cause.
+  if (!console.oopses.empty() &&
+      (console.panics.empty() || console.oopses.front().line < console.panics.front().line)) {
+    out.code = ExitCode::KernelOops;
+    out.summary = "kernel oops/BUG: " + first_of(console.oopses);
+    if (!console.panics.empty()) {
+      out.details.push_back("the kernel then panicked: " + first_of(console.panics));
+    } else if (run.timed_out) {
+      out.details.push_back("the run then timed out");
+    }
+    return out;
+  }
+  if (!console.panics.empty() || run.killed_by == SIGABRT) {
+    out.code = ExitCode::KernelPanic;
+    out.summary = console.panics.empty() ? "UML aborted (SIGABRT), as it does after a kernel panic"
+                                         : "kernel panic: " + first_of(console.panics);
+    add_hints();
+    return out;
+  }
+  if (options.fail_on_warn && !console.warnings.empty()) {
+    out.code = ExitCode::KernelOops;
+    out.summary = "kernel warning (--fail-on-warn): " + first_of(console.warnings);
+    return out;
+  }
+  if (run.timed_out) {
+    out.code = ExitCode::Timeout;
+    out.summary = console.booted ? "timed out while the guest command ran"
+                                 : "timed out before the guest reached init";
+    add_hints();
+    return out;
+  }
+  if (console.modprobe_failed) {
+    out.code = ExitCode::BootFailed;
+    out.summary =
+        fmt::format("module {:?} could not be loaded (modprobe failed)", *console.modprobe_failed);
+    return out;
+  }
+  if (console.setup_failed) {
+    out.code = ExitCode::BootFailed;
+    out.summary = fmt::format("the guest's setup failed: {}", *console.setup_failed);
+    return out;
+  }
+  if (!console.booted || !console.result) {
+    out.code = ExitCode::BootFailed;
+    out.summary = console.booted
+                      ? fmt::format(
+                            "the guest stopped before the command finished (no UML-RESULT "
+                            "marker); {}",
+                            describe_end(run))
+                      : fmt::format("the guest never reached its init (no UML-BOOTED marker); {}",
+                                    describe_end(run));
+    add_hints();
+    return out;
+  }
+  if (options.kunit != nullptr && !options.kunit->passed()) {
+    const auto& report = *options.kunit;
+    out.code = ExitCode::KunitFailed;
+    out.summary = report.cases.empty() ? "no KUnit test ran (no KTAP results on the console)"
+                                       : "KUnit: " + report.summary();
+    if (*console.result != 0) {
+      out.details.push_back(
+          fmt::format("the guest command also failed (status {})", *console.result));
+    }
+    add_hints();
+    return out;
+  }
+  if (*console.result != 0) {
+    out.code = ExitCode::CommandFailed;
+    out.summary = fmt::format("the guest command failed with status {}", *console.result);
+  } else {
+    out.code = ExitCode::Passed;
+    out.summary =
+        options.kunit != nullptr ? "passed; KUnit: " + options.kunit->summary() : "passed";
+  }
+  if (!console.warnings.empty()) {
+    out.details.push_back(fmt::format("{} kernel warning(s), not counted (see --fail-on-warn): {}",
+                                      console.warnings.size(), first_of(console.warnings)));
+  }
+  return out;
+}
+
+}  // namespace
+
+Outcome decide(const ConsoleFindings& console, const RunFacts& run, const VerdictOptions& options) {
+  auto out = decide_cause(console, run, options);
+  if (options.kunit != nullptr && out.code != ExitCode::Passed) {
+    // Whatever ended the run, say which KUnit cases did not pass.
+    for (const auto& c : options.kunit->cases) {
+      if (c.status == CaseStatus::Failed || c.status == CaseStatus::Crashed) {
+        out.details.push_back(fmt::format("{}: {}", to_string(c.status), c.full_name()));
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace uml

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "console.hpp"
+#include "exit_code.hpp"
+#include "ktap.hpp"
+
+namespace uml {
+
+// How the UML process ended, as the supervisor saw it.
+struct RunFacts {
+  bool timed_out = false;
+  std::optional<int> helper_signal;  // SIGINT/SIGTERM/SIGHUP that stopped the run
+  std::optional<int> exit_status;    // UML exited with this status
+  std::optional<int> killed_by;      // or was killed by this signal
+};
+
+struct Outcome {
+  ExitCode code = ExitCode::Passed;
+  std::string summary;               // one line
+  std::vector<std::string> details;  // further lines worth printing
+};
+
+struct VerdictOptions {
+  bool fail_on_warn = false;
+  const KtapReport* kunit = nullptr;  // with --kunit
+};
+
+// The result of a test boot. Causes are ranked: how the helper was stopped, then
+// kernel crashes (the root cause of most hangs and missing results), then the timeout,
+// boot and setup problems, KUnit results, and last the command's own status.
+Outcome decide(const ConsoleFindings& console, const RunFacts& run, const VerdictOptions& options);
+
+// "SIGINT", or "signal 64".
+std::string signal_name(int sig);
+
+// "exited with status 3" / "was killed by SIGKILL".
+std::string describe_end(const RunFacts& run);
+
+}  // namespace uml

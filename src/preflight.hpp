@@ -1,0 +1,85 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace uml {
+
+enum class Severity { Ok, Note, Warning, Fatal };
+
+struct Finding {
+  Severity severity = Severity::Ok;
+  std::string topic;    // "kernel", "guest RAM", "ptrace", "uml_dir"
+  std::string message;  // what was found and, when it is bad, what to do
+};
+
+// sun_path holds 108 bytes, NUL included: UML's sockets live in <uml_dir>/<umid>/.
+inline constexpr std::size_t max_socket_path = 107;
+// UML's longest socket name under <uml_dir>/<umid>/.
+inline constexpr std::string_view longest_socket_name = "mconsole";
+
+std::size_t socket_path_length(const std::filesystem::path& uml_dir, std::size_t umid_length);
+
+struct UmlDirChoice {
+  std::filesystem::path dir;
+  bool fallback = false;  // the work dir's path was too long
+};
+
+// <work_dir>/u, or /tmp/uml-helper-<uid> when that makes socket paths too long.
+UmlDirChoice choose_uml_dir(const std::filesystem::path& work_dir, std::size_t umid_length);
+
+using GetEnv = std::function<const char*(const char*)>;
+
+struct RamDirCandidate {
+  std::string label;  // "$TMPDIR", "/dev/shm"
+  std::filesystem::path dir;
+};
+
+// Where UML puts the guest RAM file, in UML's own order: $TMPDIR, $TMP, $TEMP, /dev/shm,
+// /tmp (each variable only when set and non-empty).
+std::vector<RamDirCandidate> ram_dir_candidates(const GetEnv& getenv);
+
+// Why `dir` cannot hold `bytes` of guest RAM (exec mmap, free space), or std::nullopt.
+std::optional<std::string> ram_dir_problem(const std::filesystem::path& dir, std::uint64_t bytes);
+
+// Why this process's children cannot use ptrace as UML does, or std::nullopt.
+std::optional<std::string> ptrace_problem();
+
+struct KernelConfig {
+  std::string text;    // .config contents
+  std::string source;  // where it came from
+};
+
+// The kernel's configuration: `linux --showconfig`, else a .config beside the binary.
+std::optional<KernelConfig> read_kernel_config(const std::filesystem::path& kernel);
+
+// "y", "m", a value, or "" when the symbol is not set.
+std::string config_value(const std::string& config, const std::string& symbol);
+
+struct PreflightInput {
+  std::optional<std::filesystem::path> kernel;
+  std::uint64_t mem_bytes = 0;
+  std::filesystem::path uml_dir;
+  std::size_t umid_length = 0;
+  bool uml_dir_fallback = false;
+  bool time_travel = false;   // check CONFIG_UML_TIME_TRAVEL_SUPPORT
+  bool probe_kernel = false;  // run `linux --showconfig` (release, configuration)
+  GetEnv getenv;
+};
+
+struct PreflightReport {
+  std::vector<Finding> findings;
+  std::optional<std::filesystem::path> ram_dir;  // pass as TMPDIR
+  std::optional<KernelConfig> kernel_config;
+
+  bool ok() const;  // nothing fatal: UML can start
+  std::string format(bool with_ok) const;
+};
+
+PreflightReport preflight(const PreflightInput& input);
+
+}  // namespace uml

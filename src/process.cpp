@@ -1,0 +1,427 @@
+#include "process.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <boost/process.hpp>
+#include <boost/process/extend.hpp>
+#include <fmt/format.h>
+
+#include "error.hpp"
+
+namespace bp = boost::process;
+
+namespace uml {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// --- signals -------------------------------------------------------------------------
+
+int signal_pipe_write = -1;
+
+extern "C" void on_signal(int sig) {
+  const int saved = errno;
+  const auto byte = static_cast<unsigned char>(sig);
+  [[maybe_unused]] const auto n = ::write(signal_pipe_write, &byte, 1);
+  errno = saved;
+}
+
+// SIGINT, SIGTERM, SIGHUP and SIGCHLD become bytes on a pipe that poll() watches
+// (self-pipe), for as long as the object lives.
+class SignalWatch {
+ public:
+  static constexpr std::array signals{SIGINT, SIGTERM, SIGHUP, SIGCHLD};
+
+  SignalWatch() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+      throw Error(fmt::format("pipe2: {}", std::strerror(errno)));
+    }
+    read_fd_ = fds[0];
+    signal_pipe_write = fds[1];
+    struct sigaction action {};
+    action.sa_handler = on_signal;
+    action.sa_flags = SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    for (std::size_t i = 0; i < signals.size(); ++i) {
+      // Installed even where the parent left a signal ignored (a background job's SIGINT).
+      ::sigaction(signals[i], &action, &old_[i]);
+    }
+  }
+
+  ~SignalWatch() {
+    for (std::size_t i = 0; i < signals.size(); ++i) {
+      ::sigaction(signals[i], &old_[i], nullptr);
+    }
+    ::close(signal_pipe_write);
+    signal_pipe_write = -1;
+    ::close(read_fd_);
+  }
+
+  SignalWatch(const SignalWatch&) = delete;
+  SignalWatch& operator=(const SignalWatch&) = delete;
+
+  int fd() const { return read_fd_; }
+
+  // The stop signals received since the last call (SIGCHLD only wakes poll up).
+  std::vector<int> take() {
+    std::vector<int> stops;
+    unsigned char buffer[64];
+    ssize_t n = 0;
+    while ((n = ::read(read_fd_, buffer, sizeof buffer)) > 0) {
+      for (ssize_t i = 0; i < n; ++i) {
+        if (buffer[i] != SIGCHLD) {
+          stops.push_back(buffer[i]);
+        }
+      }
+    }
+    return stops;
+  }
+
+ private:
+  int read_fd_ = -1;
+  std::array<struct sigaction, signals.size()> old_{};
+};
+
+// --- the child's setup ---------------------------------------------------------------
+
+// Runs in the forked child before exec; only async-signal-safe calls.
+struct SessionSetup : bp::extend::handler {
+  pid_t parent;
+
+  explicit SessionSetup(pid_t parent_pid) : parent(parent_pid) {}
+
+  template <class Executor>
+  void on_exec_setup(Executor& exec) const {
+    // UML's panic path does kill(0, SIGTERM): in a session (and process group) of its
+    // own that reaches UML's processes only, never the helper, ninja or ctest.
+    if (::setsid() < 0) {
+      exec.set_error(std::error_code(errno, std::system_category()), "setsid");
+      ::_exit(127);
+    }
+    // A panicking UML aborts; a core dump of the guest's RAM is not wanted.
+    const struct rlimit no_core { 0, 0 };
+    ::setrlimit(RLIMIT_CORE, &no_core);
+    // UML dies with the helper, even when the helper is SIGKILLed. Armed after setsid;
+    // the getppid() check closes the race with a parent that died just before.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) {
+      ::_exit(127);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (const int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD}) {
+      ::signal(sig, SIG_DFL);
+    }
+  }
+};
+
+// --- helpers -------------------------------------------------------------------------
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return std::nullopt;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::vector<ProcessInfo> list_processes() {
+  std::vector<ProcessInfo> processes;
+  DIR* dir = ::opendir("/proc");
+  if (dir == nullptr) {
+    return processes;
+  }
+  while (const auto* entry = ::readdir(dir)) {
+    const std::string_view name = entry->d_name;
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string_view::npos) {
+      continue;
+    }
+    if (const auto stat = read_file(fmt::format("/proc/{}/stat", name))) {
+      if (const auto info = parse_proc_stat(*stat)) {
+        processes.push_back(*info);
+      }
+    }
+  }
+  ::closedir(dir);
+  return processes;
+}
+
+// Reaps zombies that are this process's children (UML's orphans are reparented to the
+// helper, a child subreaper), but never `keep`, which Boost.Process reaps itself.
+void reap_children(pid_t keep) {
+  for (const auto& p : list_processes()) {
+    if (p.ppid == ::getpid() && p.state == 'Z' && p.pid != keep) {
+      ::waitpid(p.pid, nullptr, WNOHANG);
+    }
+  }
+}
+
+bool set_nonblocking(int fd) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  return flags >= 0 && ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0;
+}
+
+// Reads what is there; false at end of file.
+bool drain(int fd, const std::function<void(std::string_view)>& sink) {
+  char buffer[65536];
+  while (true) {
+    const auto n = ::read(fd, buffer, sizeof buffer);
+    if (n > 0) {
+      if (sink) {
+        sink(std::string_view(buffer, static_cast<std::size_t>(n)));
+      }
+      continue;
+    }
+    if (n == 0) {
+      return false;
+    }
+    if (errno == EINTR) {
+      continue;
+    }
+    return errno == EAGAIN || errno == EWOULDBLOCK;
+  }
+}
+
+bp::child start_child(const LaunchSpec& spec, bp::pipe* console) {
+  auto env = boost::this_process::environment();
+  if (spec.tmpdir) {
+    env["TMPDIR"] = spec.tmpdir->string();
+  }
+  const SessionSetup setup(::getpid());
+  try {
+    if (console == nullptr) {
+      return bp::child(bp::exe = spec.kernel.string(), bp::args = spec.args, env, setup);
+    }
+    return bp::child(bp::exe = spec.kernel.string(), bp::args = spec.args,
+                     (bp::std_out & bp::std_err) > *console, bp::std_in < bp::null, env, setup);
+  } catch (const bp::process_error& e) {
+    throw Error(fmt::format("cannot start {}: {}", spec.kernel.string(), e.what()),
+                ExitCode::Infrastructure);
+  }
+}
+
+}  // namespace
+
+std::optional<ProcessInfo> parse_proc_stat(std::string_view stat) {
+  // "pid (comm) state ppid pgrp session ..."; comm may hold spaces and parentheses.
+  const auto open = stat.find(" (");
+  const auto close = stat.rfind(") ");
+  if (open == std::string_view::npos || close == std::string_view::npos || close < open) {
+    return std::nullopt;
+  }
+  ProcessInfo info;
+  if (std::from_chars(stat.data(), stat.data() + open, info.pid).ec != std::errc{}) {
+    return std::nullopt;
+  }
+  std::istringstream rest{std::string(stat.substr(close + 2))};
+  pid_t pgrp = 0;
+  if (!(rest >> info.state >> info.ppid >> pgrp >> info.session)) {
+    return std::nullopt;
+  }
+  return info;
+}
+
+std::vector<ProcessInfo> session_members(pid_t session) {
+  std::vector<ProcessInfo> members;
+  for (const auto& p : list_processes()) {
+    if (p.session == session && p.state != 'Z' && p.state != 'X') {
+      members.push_back(p);
+    }
+  }
+  return members;
+}
+
+std::size_t signal_session(pid_t session, int sig) {
+  // The process group first (UML's), then every member that left it.
+  ::kill(-session, sig);
+  const auto members = session_members(session);
+  for (const auto& p : members) {
+    ::kill(p.pid, sig);
+  }
+  return members.size();
+}
+
+std::vector<ProcessInfo> kill_session(pid_t session, std::chrono::milliseconds limit) {
+  const auto end = Clock::now() + limit;
+  while (true) {
+    signal_session(session, SIGKILL);
+    reap_children(session);
+    auto members = session_members(session);
+    if (members.empty() || Clock::now() >= end) {
+      return members;
+    }
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+}
+
+SuperviseResult launch_and_supervise(const LaunchSpec& spec, const SuperviseOptions& options) {
+  SignalWatch signals;  // before the fork, so an early SIGCHLD or SIGINT is not lost
+  // Orphans of UML come to the helper, which reaps them, instead of lingering as zombies.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+  std::optional<bp::pipe> console;
+  if (!spec.interactive) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+      throw Error(fmt::format("pipe2: {}", std::strerror(errno)));
+    }
+    console.emplace(fds[0], fds[1]);
+  }
+  const auto start = Clock::now();
+  auto child = start_child(spec, console ? &*console : nullptr);
+  const pid_t pid = child.id();
+
+  SuperviseResult result;
+  result.pid = pid;
+  int console_fd = -1;
+  if (console) {
+    console_fd = console->native_source();
+    set_nonblocking(console_fd);
+  }
+
+  enum class Phase { Running, Stopping, Killed };
+  auto phase = Phase::Running;
+  auto stop_deadline = Clock::time_point::max();
+  const auto deadline =
+      options.timeout.count() > 0 ? start + options.timeout : Clock::time_point::max();
+  bool exited = false;
+  auto drain_deadline = Clock::time_point::max();
+
+  auto stop = [&](bool at_once) {
+    if (phase == Phase::Running && !at_once) {
+      // SIGCONT too: UML's stopped processes must see the SIGTERM.
+      signal_session(pid, SIGTERM);
+      signal_session(pid, SIGCONT);
+      phase = Phase::Stopping;
+      stop_deadline = Clock::now() + options.grace;
+    } else if (phase != Phase::Killed) {
+      signal_session(pid, SIGKILL);
+      phase = Phase::Killed;
+      result.killed = true;
+    }
+  };
+
+  try {
+    while (true) {
+      if (!exited) {
+        std::error_code ec;
+        if (!child.running(ec)) {
+          exited = true;
+          const int status = child.native_exit_code();
+          if (WIFEXITED(status)) {
+            result.facts.exit_status = WEXITSTATUS(status);
+          } else if (WIFSIGNALED(status)) {
+            result.facts.killed_by = WTERMSIG(status);
+          }
+          // What is left of UML's session (helpers, orphans) can only keep the console
+          // pipe open now; nothing needs a graceful stop after UML itself ended.
+          result.leftovers = session_members(pid).size();
+          if (result.leftovers > 0) {
+            result.survivors = kill_session(pid);
+          }
+          drain_deadline = Clock::now() + milliseconds(2000);
+        }
+      }
+      if (exited && (console_fd < 0 || Clock::now() >= drain_deadline)) {
+        break;
+      }
+      const auto now = Clock::now();
+      if (!exited && phase == Phase::Running && now >= deadline) {
+        result.facts.timed_out = true;
+        stop(false);
+      }
+      if (!exited && phase == Phase::Stopping && now >= stop_deadline) {
+        stop(true);
+      }
+
+      auto wake = std::min({deadline, stop_deadline, drain_deadline, now + milliseconds(250)});
+      const auto wait_ms = std::max<long>(
+          0, std::chrono::duration_cast<milliseconds>(wake - Clock::now()).count() + 1);
+      std::array<pollfd, 2> fds{{{signals.fd(), POLLIN, 0}, {console_fd, POLLIN, 0}}};
+      const nfds_t count = console_fd >= 0 ? 2 : 1;
+      if (::poll(fds.data(), count, static_cast<int>(wait_ms)) < 0 && errno != EINTR) {
+        throw Error(fmt::format("poll: {}", std::strerror(errno)));
+      }
+      if (console_fd >= 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+        if (!drain(console_fd, options.on_output)) {
+          console_fd = -1;  // end of file: every writer is gone
+        }
+      }
+      for (const int sig : signals.take()) {
+        if (!result.facts.helper_signal) {
+          result.facts.helper_signal = sig;
+        }
+        if (!exited) {
+          stop(phase != Phase::Running);  // a second signal kills at once
+        }
+      }
+    }
+  } catch (...) {
+    kill_session(pid);
+    std::error_code ec;
+    child.wait(ec);
+    throw;
+  }
+  // The session is empty; reap whatever orphan is still a zombie.
+  while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return result;
+}
+
+std::optional<std::string> capture_output(const std::filesystem::path& exe,
+                                          const std::vector<std::string>& args,
+                                          std::chrono::milliseconds timeout) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    return std::nullopt;
+  }
+  bp::pipe out(fds[0], fds[1]);
+  std::error_code ec;
+  bp::child child(bp::exe = exe.string(), bp::args = args, bp::std_out > out,
+                  bp::std_err > bp::null, bp::std_in < bp::null, SessionSetup(::getpid()), ec);
+  if (ec) {
+    return std::nullopt;
+  }
+  const int fd = out.native_source();
+  set_nonblocking(fd);
+  std::string text;
+  const auto end = Clock::now() + timeout;
+  bool open = true;
+  while (open && Clock::now() < end) {
+    pollfd p{fd, POLLIN, 0};
+    ::poll(&p, 1, 50);
+    open = drain(fd, [&](std::string_view chunk) { text += chunk; });
+  }
+  if (open) {
+    kill_session(child.id());
+  }
+  child.wait(ec);
+  if (open || ec || child.exit_code() != 0) {
+    return std::nullopt;
+  }
+  return text;
+}
+
+}  // namespace uml

@@ -1,0 +1,72 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "outcome.hpp"
+
+namespace uml {
+
+// One line of /proc/<pid>/stat.
+struct ProcessInfo {
+  pid_t pid = 0;
+  pid_t ppid = 0;
+  pid_t session = 0;
+  char state = '?';
+};
+
+std::optional<ProcessInfo> parse_proc_stat(std::string_view stat);
+// Every process of a session except zombies (they are dead already).
+std::vector<ProcessInfo> session_members(pid_t session);
+
+// Sends sig to every process of the session; returns how many there were.
+std::size_t signal_session(pid_t session, int sig);
+
+// SIGKILLs the session's processes until none is left (or `limit` passes), reaping the
+// zombies that are this process's children. Returns the ones that survived.
+std::vector<ProcessInfo> kill_session(pid_t session,
+                                      std::chrono::milliseconds limit = std::chrono::seconds(5));
+
+struct LaunchSpec {
+  std::filesystem::path kernel;
+  std::vector<std::string> args;
+  std::optional<std::filesystem::path> tmpdir;  // TMPDIR: where UML puts the guest RAM file
+  bool interactive = false;  // UML inherits the terminal; else its output comes through a pipe
+};
+
+struct SuperviseOptions {
+  std::chrono::milliseconds timeout{0};             // 0: none
+  std::chrono::milliseconds grace{5000};            // SIGTERM to SIGKILL
+  std::function<void(std::string_view)> on_output;  // console chunks, as they come
+};
+
+struct SuperviseResult {
+  RunFacts facts;
+  pid_t pid = 0;
+  std::size_t leftovers = 0;  // processes of UML's session killed after it ended
+  bool killed = false;        // SIGKILL was needed to stop UML
+  std::vector<ProcessInfo> survivors;
+  double seconds = 0;
+};
+
+// Starts UML in a session of its own (its panic path signals its whole process group),
+// with no core dumps and PR_SET_PDEATHSIG, then reads its console until it ends.
+// SIGINT/SIGTERM/SIGHUP to the helper and the timeout stop UML: SIGTERM to its session,
+// SIGKILL after the grace period (at once on a second signal). On return no process of
+// UML's session is left. Throws Error when UML cannot be started.
+SuperviseResult launch_and_supervise(const LaunchSpec& spec, const SuperviseOptions& options);
+
+// Runs a short command and returns its standard output, or std::nullopt if it could not
+// run, failed, or did not finish in time.
+std::optional<std::string> capture_output(const std::filesystem::path& exe,
+                                          const std::vector<std::string>& args,
+                                          std::chrono::milliseconds timeout);
+
+}  // namespace uml

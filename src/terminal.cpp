@@ -1,0 +1,45 @@
+#include "terminal.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <csignal>
+
+namespace uml {
+
+TerminalGuard::TerminalGuard() {
+  for (int fd = 0; fd < 3; ++fd) {
+    auto& saved = saved_[static_cast<std::size_t>(fd)];
+    saved.flags = ::fcntl(fd, F_GETFL);
+    termios modes{};
+    if (::isatty(fd) != 0 && ::tcgetattr(fd, &modes) == 0) {
+      saved.modes = modes;
+    }
+  }
+}
+
+TerminalGuard::~TerminalGuard() {
+  restore();
+}
+
+void TerminalGuard::restore() const {
+  // tcsetattr from a background process group raises SIGTTOU; the helper runs in the
+  // foreground, but a shell may have moved it: ignore SIGTTOU meanwhile.
+  struct sigaction ignore {
+  }, old{};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  ::sigaction(SIGTTOU, &ignore, &old);
+  for (int fd = 0; fd < 3; ++fd) {
+    const auto& saved = saved_[static_cast<std::size_t>(fd)];
+    if (saved.flags >= 0) {
+      ::fcntl(fd, F_SETFL, saved.flags);
+    }
+    if (saved.modes) {
+      ::tcsetattr(fd, TCSADRAIN, &*saved.modes);
+    }
+  }
+  ::sigaction(SIGTTOU, &old, nullptr);
+}
+
+}  // namespace uml

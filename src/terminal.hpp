@@ -1,0 +1,30 @@
+#pragma once
+
+#include <termios.h>
+
+#include <array>
+#include <optional>
+
+namespace uml {
+
+// Saves the terminal modes and file status flags of stdin, stdout and stderr, and puts
+// them back when destroyed: UML makes the terminal raw and its descriptors non-blocking
+// (shared with the user's shell), and a killed UML restores nothing.
+class TerminalGuard {
+ public:
+  TerminalGuard();
+  ~TerminalGuard();
+  TerminalGuard(const TerminalGuard&) = delete;
+  TerminalGuard& operator=(const TerminalGuard&) = delete;
+
+  void restore() const;
+
+ private:
+  struct Saved {
+    std::optional<termios> modes;
+    int flags = -1;
+  };
+  std::array<Saved, 3> saved_;
+};
+
+}  // namespace uml

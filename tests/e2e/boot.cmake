@@ -1,0 +1,118 @@
+# Boot tests end to end (tests/projects/boot): the passing tests pass, each
+# expected failure fails for its own reason with its own exit code, KUnit cases
+# are reported one by one, an interactive run works from a pipe, and nothing
+# is left behind: no process, no COW file, no uml_dir, an unchanged image.
+#   -DPACKAGE_DIR -DPROJECT_DIR -DWORK_DIR -DCACHE_DIR [-DCMAKE_C_COMPILER_LAUNCHER] [-DDEBIAN=ON]
+cmake_minimum_required(VERSION 3.25)
+include("${CMAKE_CURRENT_LIST_DIR}/common.cmake")
+
+set(build "${WORK_DIR}/build")
+file(REMOVE_RECURSE "${WORK_DIR}")
+set(configure_cmd
+    "${CMAKE_COMMAND}"
+    -S
+    "${PROJECT_DIR}"
+    -B
+    "${build}"
+    -G
+    Ninja
+    "-DUML_CACHE_DIR=${CACHE_DIR}"
+    "-DUML_TEST_PACKAGE_DIR=${PACKAGE_DIR}"
+    "-DUML_TEST_KERNEL_FRAGMENT=${PROJECT_DIR}/../common/test-kernel.config")
+if(CMAKE_C_COMPILER_LAUNCHER)
+  list(APPEND configure_cmd "-DCMAKE_C_COMPILER_LAUNCHER=${CMAKE_C_COMPILER_LAUNCHER}")
+endif()
+if(DEBIAN)
+  list(APPEND configure_cmd -DUML_TEST_DEBIAN=ON)
+endif()
+run(out ${configure_cmd})
+run(out "${CMAKE_COMMAND}" --build "${build}")
+include("${build}/uml-info.cmake")
+file(SHA256 "${installed_image}" image_sha_before)
+file(SHA256 "${base_image}" base_sha_before)
+
+# Every test that should pass, in parallel.
+run(out
+    ctest
+    --test-dir
+    "${build}"
+    -LE
+    expected-fail
+    -j2
+    --output-on-failure)
+expect("the passing boot tests pass" out MATCHES "100% tests passed")
+
+# Each expected failure, with its reason and exit code.
+function(expect_failure test)
+  execute_process(
+    COMMAND ctest --test-dir "${build}" -R "^${test}$" --output-on-failure
+    RESULT_VARIABLE rc
+    OUTPUT_VARIABLE out
+    ERROR_VARIABLE out)
+  message("${out}")
+  string(REGEX REPLACE "[ \n]+" " " flat "${out}")
+  expect("${test} fails" NOT rc EQUAL 0)
+  foreach(regex IN LISTS ARGN)
+    expect("${test}: output matches '${regex}'" flat MATCHES "${regex}")
+  endforeach()
+  expect("${test}: the output names the console log" flat MATCHES "console log: .*/_uml/tests/${test}\\.log")
+endfunction()
+expect_failure(fails_with_status "command failed, exit 1\\): the guest command failed with status 3")
+expect_failure(fails_on_bug "kernel oops, exit 3\\)" "bug_on_load\\.c:9")
+expect_failure(fails_on_warning "kernel oops, exit 3\\)" "WARNING: .*warn_on_load")
+expect_failure(fails_on_missing_module "boot failed, exit 6\\)" "no_such_module")
+expect_failure(times_out "timeout, exit 124\\)")
+expect_failure(kunit_results "kunit failed, exit 5\\)" "1 passed, 1 failed, 0 crashed, 1 skipped"
+               "uml_example\\.uml_failing_case")
+
+# KUnit cases one by one in the JUnit report.
+file(READ "${build}/_uml/tests/kunit_results.junit.xml" junit)
+foreach(case IN ITEMS uml_passing_case uml_failing_case uml_skipped_case)
+  expect("JUnit has the case ${case}" junit MATCHES "testcase[^>]*name=\"[^\"]*${case}\"")
+endforeach()
+expect(
+  "JUnit marks one failure and one skip"
+  junit
+  MATCHES
+  "<failure"
+  AND
+  junit
+  MATCHES
+  "<skipped")
+
+# An interactive run on a terminal (a pty from script(1)) whose keyboard is a
+# pipe: the guest shell runs what it reads; bounded by timeout(1).
+set(typed "printf 'echo RUN-\"\"OK\\nexit 7\\n'")
+execute_process(
+  COMMAND sh -c
+          "${typed} | timeout 120 script -qec '\"${CMAKE_COMMAND}\" --build \"${build}\" --target uml_run' /dev/null"
+  RESULT_VARIABLE rc
+  OUTPUT_VARIABLE out
+  ERROR_VARIABLE out)
+message("${out}")
+expect("uml_run ran the shell's commands" out MATCHES "RUN-OK")
+expect("uml_run ended by itself (not by the timeout)" NOT rc EQUAL 124)
+expect("uml_run ends with the shell's status (the build step fails on 7)" NOT rc EQUAL 0)
+
+# Nothing left behind.
+file(GLOB_RECURSE cows "${build}/_uml/boot/*.cow")
+expect("no COW file left (${cows})" NOT cows)
+file(GLOB umid_dirs LIST_DIRECTORIES true "${build}/_uml/boot/*/u/*")
+expect("no uml_dir left (${umid_dirs})" NOT umid_dirs)
+execute_process(COMMAND pgrep -f "${kernel_image}" OUTPUT_VARIABLE pids)
+expect("no UML process left (${pids})" NOT pids)
+file(SHA256 "${installed_image}" image_sha_after)
+file(SHA256 "${base_image}" base_sha_after)
+expect("the booted image is byte-identical" image_sha_before STREQUAL image_sha_after)
+expect("the rootfs image is byte-identical" base_sha_before STREQUAL base_sha_after)
+
+if(DEBIAN)
+  run(out
+      ctest
+      --test-dir
+      "${build}"
+      -R
+      "^debian_boots$"
+      --output-on-failure)
+  expect("the Debian root boots and loads the module" out MATCHES "100% tests passed")
+endif()

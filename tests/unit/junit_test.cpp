@@ -1,0 +1,59 @@
+#include "junit.hpp"
+
+#include <catch2/catch.hpp>
+
+namespace {
+
+std::size_t count(const std::string& text, const std::string& part) {
+  std::size_t n = 0;
+  for (auto pos = text.find(part); pos != std::string::npos; pos = text.find(part, pos + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("XML escaping, control characters dropped") {
+  CHECK(uml::xml_escape("a<b>&\"c'") == "a&lt;b&gt;&amp;&quot;c&apos;");
+  CHECK(uml::xml_escape("x\x1b[0my\n") == "x[0my\n");
+}
+
+TEST_CASE("JUnit: one test case for a plain test, failure carries the guest status") {
+  uml::Outcome outcome{uml::ExitCode::CommandFailed, "the guest command failed with status 3", {}};
+  const auto xml = uml::junit_xml({"hello", &outcome, nullptr, "boot <log>\n", 1.5});
+  CHECK(
+      xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"hello\" "
+                      "tests=\"1\" failures=\"1\" errors=\"0\""));
+  CHECK(xml.find("<testcase classname=\"hello\" name=\"hello\" time=\"1.500\">") !=
+        std::string::npos);
+  CHECK(xml.find("<failure message=\"command failed (exit 1): the guest command failed with "
+                 "status 3\"") != std::string::npos);
+  CHECK(xml.find("<system-out>boot &lt;log&gt;\n</system-out>") != std::string::npos);
+
+  uml::Outcome panic{uml::ExitCode::KernelPanic, "kernel panic: x", {}};
+  const auto error = uml::junit_xml({"hello", &panic, nullptr, "", 0});
+  CHECK(error.find("<error message=\"kernel panic (exit 4)") != std::string::npos);
+}
+
+TEST_CASE("JUnit: one test case per KUnit case, grouped by suite") {
+  uml::KtapReport report;
+  report.cases.push_back({{"s"}, "a", uml::CaseStatus::Passed, {}, {}});
+  report.cases.push_back({{"s"}, "b", uml::CaseStatus::Failed, {}, {"# b: EXPECTATION FAILED"}});
+  report.cases.push_back({{"t", "p"}, "c", uml::CaseStatus::Skipped, "SKIP no", {}});
+  report.cases.push_back({{"t"}, "#2 (no result)", uml::CaseStatus::Crashed, {}, {}});
+  uml::Outcome outcome{uml::ExitCode::KunitFailed, "KUnit: ...", {}};
+  const auto xml = uml::junit_xml({"kunit", &outcome, &report, "", 2});
+  CHECK(count(xml, "<testcase ") == 4);  // no extra case for the boot
+  CHECK(xml.find("tests=\"4\" failures=\"1\" errors=\"1\" skipped=\"1\"") != std::string::npos);
+  CHECK(xml.find("<testsuite name=\"s\" tests=\"2\" failures=\"1\"") != std::string::npos);
+  CHECK(xml.find("classname=\"t.p\" name=\"c\"") != std::string::npos);
+  CHECK(xml.find("<failure message=\"KUnit case failed\"># b: EXPECTATION FAILED\n</failure>") !=
+        std::string::npos);
+  CHECK(xml.find("<skipped message=\"SKIP no\"/>") != std::string::npos);
+  CHECK(count(xml, "<system-out>") == 1);
+
+  uml::Outcome panic{uml::ExitCode::KernelPanic, "kernel panic: x", {}};
+  const auto with_boot = uml::junit_xml({"kunit", &panic, &report, "", 2});
+  CHECK(count(with_boot, "<testcase ") == 5);  // the boot's own failure is a case too
+}
