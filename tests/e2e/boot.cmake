@@ -30,6 +30,7 @@ run(out "${CMAKE_COMMAND}" --build "${build}")
 include("${build}/uml-info.cmake")
 file(SHA256 "${installed_image}" image_sha_before)
 file(SHA256 "${base_image}" base_sha_before)
+file(SHA256 "${user_image}" user_sha_before)
 
 # Every test that should pass, in parallel.
 run(out
@@ -105,6 +106,8 @@ file(SHA256 "${installed_image}" image_sha_after)
 file(SHA256 "${base_image}" base_sha_after)
 expect("the booted image is byte-identical" image_sha_before STREQUAL image_sha_after)
 expect("the rootfs image is byte-identical" base_sha_before STREQUAL base_sha_after)
+file(SHA256 "${user_image}" user_sha_after)
+expect("the user's own image (TYPE image) is byte-identical" user_sha_before STREQUAL user_sha_after)
 
 if(DEBIAN)
   run(out
