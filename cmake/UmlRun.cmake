@@ -131,18 +131,10 @@ macro(_uml_boot_arguments out command name)
   if(NOT TARGET UserModeLinux::helper)
     message(FATAL_ERROR "${command}(${name}): the uml-helper executable is not available (UserModeLinux::helper).")
   endif()
-  get_target_property(_uml_kernel_image ${arg_KERNEL} UML_KERNEL_IMAGE)
-  if(NOT _uml_kernel_image)
-    message(FATAL_ERROR "${command}(${name}): KERNEL '${arg_KERNEL}' is not a kernel made by uml_add_kernel().")
-  endif()
-  if(NOT TARGET "${arg_ROOTFS}")
-    message(FATAL_ERROR "${command}(${name}): ROOTFS '${arg_ROOTFS}' is not a target.")
-  endif()
-  get_target_property(_uml_image ${arg_ROOTFS} UML_ROOTFS_IMAGE)
-  if(NOT _uml_image)
-    message(FATAL_ERROR "${command}(${name}): ROOTFS '${arg_ROOTFS}' was not made by uml_add_rootfs() or "
-                        "uml_modules_install().")
-  endif()
+  _uml_target_property(_uml_kernel_image "${command}(${name})" KERNEL "${arg_KERNEL}" UML_KERNEL_IMAGE
+                       "uml_add_kernel()")
+  _uml_target_property(_uml_image "${command}(${name})" ROOTFS "${arg_ROOTFS}" UML_ROOTFS_IMAGE
+                       "uml_add_rootfs() or uml_modules_install()")
   get_target_property(_uml_image_kernel ${arg_ROOTFS} UML_ROOTFS_KERNEL)
   if(_uml_image_kernel AND NOT _uml_image_kernel STREQUAL arg_KERNEL)
     message(FATAL_ERROR "${command}(${name}): ROOTFS '${arg_ROOTFS}' holds modules for kernel '${_uml_image_kernel}', "

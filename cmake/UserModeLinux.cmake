@@ -31,6 +31,27 @@ function(_uml_check_target_name command name)
   endif()
 endfunction()
 
+# <target> given as <keyword> must be a target made by <maker>, which sets
+# <property>; returns that property's value.
+function(
+  _uml_target_property
+  out
+  context
+  keyword
+  target
+  property
+  maker)
+  if(NOT TARGET "${target}")
+    message(FATAL_ERROR "${context}: ${keyword} '${target}' is not a target; define it with ${maker} before "
+                        "using it.")
+  endif()
+  get_target_property(value "${target}" ${property})
+  if(NOT value)
+    message(FATAL_ERROR "${context}: ${keyword} '${target}' was not made by ${maker}.")
+  endif()
+  set(${out} "${value}" PARENT_SCOPE)
+endfunction()
+
 include("${CMAKE_CURRENT_LIST_DIR}/UmlKernel.cmake")
 include("${CMAKE_CURRENT_LIST_DIR}/UmlModule.cmake")
 include("${CMAKE_CURRENT_LIST_DIR}/UmlRootfs.cmake")
