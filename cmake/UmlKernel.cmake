@@ -155,11 +155,7 @@ function(uml_add_kernel name)
     DEPFILE "${depfile}"
     COMMENT "Building UML kernel ${name} (${release}) in ${build_dir}"
     USES_TERMINAL VERBATIM)
-  if(arg_EXCLUDE_FROM_ALL)
-    add_custom_target(${name} DEPENDS "${stamp}")
-  else()
-    add_custom_target(${name} ALL DEPENDS "${stamp}")
-  endif()
+  _uml_add_custom_target(${name} "${arg_EXCLUDE_FROM_ALL}" DEPENDS "${stamp}")
 
   # Terminal targets: Kconfig front ends on this kernel's .config, and two ways
   # to save the result back into the project.

@@ -124,11 +124,7 @@ function(uml_add_module name)
     DEPFILE "${depfile}"
     COMMENT "Building UML module ${name}"
     VERBATIM)
-  if(arg_EXCLUDE_FROM_ALL)
-    add_custom_target(${name} DEPENDS "${stamp}" SOURCES ${arg_SOURCES})
-  else()
-    add_custom_target(${name} ALL DEPENDS "${stamp}" SOURCES ${arg_SOURCES})
-  endif()
+  _uml_add_custom_target(${name} "${arg_EXCLUDE_FROM_ALL}" DEPENDS "${stamp}" SOURCES ${arg_SOURCES})
   add_dependencies(${name} ${arg_KERNEL} ${arg_DEPENDS})
   set_target_properties(
     ${name}

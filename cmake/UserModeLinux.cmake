@@ -52,6 +52,15 @@ function(
   set(${out} "${value}" PARENT_SCOPE)
 endfunction()
 
+# add_custom_target(<name> [ALL] <args>...): in ALL unless <exclude_from_all>.
+function(_uml_add_custom_target name exclude_from_all)
+  set(all ALL)
+  if(exclude_from_all)
+    set(all "")
+  endif()
+  add_custom_target(${name} ${all} ${ARGN})
+endfunction()
+
 include("${CMAKE_CURRENT_LIST_DIR}/UmlKernel.cmake")
 include("${CMAKE_CURRENT_LIST_DIR}/UmlModule.cmake")
 include("${CMAKE_CURRENT_LIST_DIR}/UmlRootfs.cmake")

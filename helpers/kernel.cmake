@@ -7,6 +7,7 @@
 #                written as a fragment to UML_OUTPUT
 cmake_minimum_required(VERSION 3.25)
 include("${CMAKE_CURRENT_LIST_DIR}/../cmake/UmlConfigFile.cmake")
+include("${CMAKE_CURRENT_LIST_DIR}/build_common.cmake")
 
 foreach(var IN ITEMS UML_ACTION UML_SOURCE_DIR UML_BUILD_DIR UML_CC UML_MAKE)
   if(NOT DEFINED ${var})
@@ -93,22 +94,11 @@ function(write_kernel_depfile depfile stamp)
   endif()
   list(REMOVE_DUPLICATES deps)
   list(SORT deps)
-  string(REPLACE " " "\\ " escaped_stamp "${stamp}")
-  set(text "${escaped_stamp}:")
-  foreach(dep IN LISTS deps)
-    string(REPLACE " " "\\ " dep "${dep}")
-    string(APPEND text " \\\n ${dep}")
-  endforeach()
-  file(WRITE "${depfile}" "${text}\n")
+  uml_write_depfile("${depfile}" "${stamp}" "${deps}")
 endfunction()
 
 if(UML_ACTION STREQUAL "build")
-  # A Makefile generator passes the user's -jN in MAKEFLAGS; Ninja passes
-  # nothing, so UML_KERNEL_JOBS (default: all cores) applies.
-  set(jobs "${UML_JOBS}")
-  if("$ENV{MAKEFLAGS}" MATCHES "(^| )-?j ?([0-9]+)")
-    set(jobs "${CMAKE_MATCH_2}")
-  endif()
+  uml_make_jobs(jobs "${UML_JOBS}")
   execute_process(COMMAND ${make_cmd} -j${jobs} RESULT_VARIABLE rc)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "UML kernel build failed (make exited with ${rc}); see the compiler output above.\n"

@@ -12,8 +12,6 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 
@@ -25,16 +23,6 @@ namespace uml {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::optional<std::string> read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return std::nullopt;
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::string errno_text(int err) {
   return std::strerror(err);
@@ -128,7 +116,7 @@ void check_ram_dir(const PreflightInput& input, PreflightReport& report) {
 
 void check_ptrace(PreflightReport& report) {
   std::string scope = "no Yama";
-  if (const auto text = read_text("/proc/sys/kernel/yama/ptrace_scope")) {
+  if (const auto text = read_file("/proc/sys/kernel/yama/ptrace_scope")) {
     scope = "Yama ptrace_scope=" + std::string(trim(*text));
   }
   if (const auto problem = ptrace_problem()) {
@@ -272,7 +260,7 @@ std::optional<KernelConfig> read_kernel_config(const fs::path& kernel) {
     }
   }
   const auto beside = kernel.parent_path() / ".config";
-  if (auto text = read_text(beside)) {
+  if (auto text = read_file(beside.string())) {
     return KernelConfig{std::move(*text), beside.string()};
   }
   return std::nullopt;

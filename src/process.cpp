@@ -13,8 +13,6 @@
 #include <charconv>
 #include <csignal>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include <boost/process.hpp>
@@ -22,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "error.hpp"
+#include "text.hpp"
 
 namespace bp = boost::process;
 
@@ -135,16 +134,6 @@ struct SessionSetup : bp::extend::handler {
 };
 
 // --- helpers -------------------------------------------------------------------------
-
-std::optional<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return std::nullopt;
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::vector<ProcessInfo> list_processes() {
   std::vector<ProcessInfo> processes;

@@ -8,20 +8,9 @@ include("${CMAKE_CURRENT_LIST_DIR}/common.cmake")
 
 set(build "${WORK_DIR}/build")
 file(REMOVE_RECURSE "${WORK_DIR}")
-set(configure_cmd
-    "${CMAKE_COMMAND}"
-    -S
-    "${PROJECT_DIR}"
-    -B
-    "${build}"
-    -G
-    Ninja
-    "-DUML_CACHE_DIR=${CACHE_DIR}"
-    "-DUML_TEST_PACKAGE_DIR=${PACKAGE_DIR}"
-    "-DUML_TEST_KERNEL_FRAGMENT=${PROJECT_DIR}/../common/test-kernel.config")
-if(CMAKE_C_COMPILER_LAUNCHER)
-  list(APPEND configure_cmd "-DCMAKE_C_COMPILER_LAUNCHER=${CMAKE_C_COMPILER_LAUNCHER}")
-endif()
+configure_command(
+  configure_cmd "${PROJECT_DIR}" "${build}" "-DUML_CACHE_DIR=${CACHE_DIR}" "-DUML_TEST_PACKAGE_DIR=${PACKAGE_DIR}"
+  "-DUML_TEST_KERNEL_FRAGMENT=${PROJECT_DIR}/../common/test-kernel.config")
 if(DEBIAN)
   list(APPEND configure_cmd -DUML_TEST_DEBIAN=ON)
 endif()

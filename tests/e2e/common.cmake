@@ -70,3 +70,21 @@ function(mtime out_var path)
   file(TIMESTAMP "${path}" t "%s" UTC)
   set(${out_var} "${t}" PARENT_SCOPE)
 endfunction()
+
+# The configure command of a test project, in <out>: Ninja, the launcher the
+# test was given (ccache), and <args>.
+function(configure_command out src build)
+  set(command
+      "${CMAKE_COMMAND}"
+      -S
+      "${src}"
+      -B
+      "${build}"
+      -G
+      Ninja
+      ${ARGN})
+  if(CMAKE_C_COMPILER_LAUNCHER)
+    list(APPEND command "-DCMAKE_C_COMPILER_LAUNCHER=${CMAKE_C_COMPILER_LAUNCHER}")
+  endif()
+  set(${out} "${command}" PARENT_SCOPE)
+endfunction()

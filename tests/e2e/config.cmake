@@ -11,15 +11,7 @@ file(REMOVE_RECURSE "${WORK_DIR}")
 file(COPY "${PROJECT_DIR}/" DESTINATION "${src}")
 # No UML_CACHE_DIR: kernels live in the build tree, where a changed fragment
 # re-makes the same kernel's config (shared kernels are keyed by their inputs).
-set(configure_cmd
-    "${CMAKE_COMMAND}"
-    -S
-    "${src}"
-    -B
-    "${build}"
-    -G
-    Ninja
-    "-DUML_TEST_PACKAGE_DIR=${PACKAGE_DIR}")
+configure_command(configure_cmd "${src}" "${build}" "-DUML_TEST_PACKAGE_DIR=${PACKAGE_DIR}")
 # The unpacked source is shared with the other tests through UML_KERNEL_SOURCE.
 file(GLOB shared_sources LIST_DIRECTORIES true "${CACHE_DIR}/src/linux-source-*")
 list(FILTER shared_sources EXCLUDE REGEX "\\.lock$")

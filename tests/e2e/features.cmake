@@ -9,19 +9,8 @@ set(build "${WORK_DIR}/build")
 file(REMOVE_RECURSE "${WORK_DIR}")
 # A copy of the project, so the test can edit its sources.
 file(COPY "${PROJECT_DIR}/" DESTINATION "${src}")
-set(configure_cmd
-    "${CMAKE_COMMAND}"
-    -S
-    "${src}"
-    -B
-    "${build}"
-    -G
-    Ninja
-    "-DUML_CACHE_DIR=${CACHE_DIR}"
-    "-DUML_TEST_PACKAGE_DIR=${PACKAGE_DIR}")
-if(CMAKE_C_COMPILER_LAUNCHER)
-  list(APPEND configure_cmd "-DCMAKE_C_COMPILER_LAUNCHER=${CMAKE_C_COMPILER_LAUNCHER}")
-endif()
+configure_command(configure_cmd "${src}" "${build}" "-DUML_CACHE_DIR=${CACHE_DIR}"
+                  "-DUML_TEST_PACKAGE_DIR=${PACKAGE_DIR}")
 run(out ${configure_cmd})
 run(out "${CMAKE_COMMAND}" --build "${build}")
 include("${build}/uml-info.cmake")

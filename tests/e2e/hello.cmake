@@ -7,19 +7,8 @@ include("${CMAKE_CURRENT_LIST_DIR}/common.cmake")
 
 set(build "${WORK_DIR}/build")
 file(REMOVE_RECURSE "${WORK_DIR}")
-set(configure_cmd
-    "${CMAKE_COMMAND}"
-    -S
-    "${CONSUMER_DIR}"
-    -B
-    "${build}"
-    -G
-    Ninja
-    "-DUML_CACHE_DIR=${CACHE_DIR}"
-    "-DUML_TEST_EXAMPLE_DIR=${EXAMPLE_DIR}")
-if(CMAKE_C_COMPILER_LAUNCHER)
-  list(APPEND configure_cmd "-DCMAKE_C_COMPILER_LAUNCHER=${CMAKE_C_COMPILER_LAUNCHER}")
-endif()
+configure_command(configure_cmd "${CONSUMER_DIR}" "${build}" "-DUML_CACHE_DIR=${CACHE_DIR}"
+                  "-DUML_TEST_EXAMPLE_DIR=${EXAMPLE_DIR}")
 if(MODE STREQUAL "installed")
   list(APPEND configure_cmd "-DCMAKE_PREFIX_PATH=${PREFIX}")
 else()

@@ -62,24 +62,17 @@ run(out
     "${data}/tar-root"
     ./var/mail)
 
-set(configure_cmd
-    "${CMAKE_COMMAND}"
-    -S
-    "${src}"
-    -B
-    "${build}"
-    -G
-    Ninja
-    "-DUML_CACHE_DIR=${CACHE_DIR}"
-    "-DUML_TEST_PACKAGE_DIR=${PACKAGE_DIR}"
-    "-DUML_TEST_KERNEL_FRAGMENT=${PROJECT_DIR}/../common/test-kernel.config"
-    "-DUML_TEST_USER_IMAGE=${data}/develop_fs"
-    "-DUML_TEST_BIG_FILE=${data}/big"
-    "-DUML_TEST_CORRUPT_IMAGE=${data}/corrupt.img"
-    "-DUML_TEST_TARBALL=${data}/root.tar")
-if(CMAKE_C_COMPILER_LAUNCHER)
-  list(APPEND configure_cmd "-DCMAKE_C_COMPILER_LAUNCHER=${CMAKE_C_COMPILER_LAUNCHER}")
-endif()
+configure_command(
+  configure_cmd
+  "${src}"
+  "${build}"
+  "-DUML_CACHE_DIR=${CACHE_DIR}"
+  "-DUML_TEST_PACKAGE_DIR=${PACKAGE_DIR}"
+  "-DUML_TEST_KERNEL_FRAGMENT=${PROJECT_DIR}/../common/test-kernel.config"
+  "-DUML_TEST_USER_IMAGE=${data}/develop_fs"
+  "-DUML_TEST_BIG_FILE=${data}/big"
+  "-DUML_TEST_CORRUPT_IMAGE=${data}/corrupt.img"
+  "-DUML_TEST_TARBALL=${data}/root.tar")
 run(out ${configure_cmd})
 include("${build}/uml-info.cmake")
 run(out
