@@ -120,7 +120,12 @@ function(uml_add_kernel name)
   string(SHA256 inputs_hash "${inputs_text}")
   if(UML_CACHE_DIR)
     string(SUBSTRING "${inputs_hash}" 0 12 short_hash)
-    set(build_dir "${UML_CACHE_DIR}/kernel/${name}-${short_hash}")
+    # Named by source and inputs, not by target: kernels that differ only in
+    # their target's name (uml_kernel here, uml_kernel_6_12 there) are one build.
+    get_filename_component(source_name "${source_dir}" NAME)
+    string(REPEAT "[0-9a-f]" 12 unpack_suffix) # an archive's unpack dir ends in -<hash>
+    string(REGEX REPLACE "-${unpack_suffix}$" "" source_name "${source_name}")
+    set(build_dir "${UML_CACHE_DIR}/kernel/${source_name}-${short_hash}")
   else()
     set(build_dir "${CMAKE_BINARY_DIR}/_uml/kernel/${name}")
   endif()

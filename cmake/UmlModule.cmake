@@ -5,7 +5,7 @@ include_guard(GLOBAL)
 
 ```cmake
 uml_add_module(<name> KERNEL <kernel>
-  SOURCES <file.c|file.S|file.h>...
+  SOURCES <file.c|file.S|file.h>... [MODULE_NAME <ko-name>]
   [INCLUDE_DIRECTORIES <dir>...]
   [COMPILE_DEFINITIONS <NAME[=value]>...]
   [COMPILE_OPTIONS <flag>...]
@@ -23,6 +23,8 @@ the kernel target `<kernel>` (made by `uml_add_kernel()` earlier).
   listed too (they are tracked anyway). A Kbuild file is generated; the sources
   are linked (symlinks) into the module's build directory, so the source tree
   stays clean and an edit rebuilds only what changed.
+- `MODULE_NAME`: the `.ko` name when it differs from the target's, e.g. one
+  module built for several kernels (`hello_6_1`, `hello_6_12`, both `hello.ko`).
 - `INCLUDE_DIRECTORIES`, `COMPILE_DEFINITIONS`, `COMPILE_OPTIONS`: go to
   `ccflags-y`. The directories of the sources are always on the include path.
 - `DEPENDS`: modules whose exported symbols this one uses (their
@@ -37,7 +39,7 @@ The modules' compile commands are merged into `${CMAKE_BINARY_DIR}/compile_comma
 #]=======================================================================]
 function(uml_add_module name)
   set(CMAKE_MESSAGE_CONTEXT uml_add_module)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "EXCLUDE_FROM_ALL" "KERNEL;KBUILD_DIR"
+  cmake_parse_arguments(PARSE_ARGV 1 arg "EXCLUDE_FROM_ALL" "KERNEL;KBUILD_DIR;MODULE_NAME"
                         "SOURCES;INCLUDE_DIRECTORIES;COMPILE_DEFINITIONS;COMPILE_OPTIONS;DEPENDS;MODULE_NAMES")
   _uml_check_target_name(uml_add_module "${name}")
   _uml_reject_unparsed(uml_add_module arg)
@@ -53,7 +55,19 @@ function(uml_add_module name)
                         "INCLUDE_DIRECTORIES, COMPILE_DEFINITIONS and COMPILE_OPTIONS apply to SOURCES only.")
   endif()
   if(arg_MODULE_NAMES AND NOT arg_KBUILD_DIR)
-    message(FATAL_ERROR "uml_add_module(${name}): MODULE_NAMES applies to KBUILD_DIR only.")
+    message(FATAL_ERROR "uml_add_module(${name}): MODULE_NAMES applies to KBUILD_DIR only (with SOURCES, "
+                        "MODULE_NAME names the one module).")
+  endif()
+  if(DEFINED arg_MODULE_NAME AND arg_KBUILD_DIR)
+    message(FATAL_ERROR "uml_add_module(${name}): MODULE_NAME applies to SOURCES; with KBUILD_DIR use MODULE_NAMES.")
+  endif()
+  set(ko_name "${name}")
+  if(DEFINED arg_MODULE_NAME)
+    if(NOT arg_MODULE_NAME MATCHES "^[A-Za-z0-9_-]+$")
+      message(FATAL_ERROR "uml_add_module(${name}): MODULE_NAME '${arg_MODULE_NAME}' is not a module name "
+                          "(letters, digits, '_' and '-'; no .ko).")
+    endif()
+    set(ko_name "${arg_MODULE_NAME}")
   endif()
 
   if(NOT arg_KERNEL)
@@ -89,10 +103,11 @@ function(uml_add_module name)
     file(GLOB_RECURSE tracked "${module_dir}/Kbuild" "${module_dir}/Makefile")
   else()
     set(module_dir "${state_dir}/module/${name}")
-    set(ko_names ${name})
+    set(ko_names ${ko_name})
     _uml_module_mirror_sources(
       tracked
       "${name}"
+      "${ko_name}"
       "${module_dir}"
       "${arg_INCLUDE_DIRECTORIES}"
       "${arg_COMPILE_DEFINITIONS}"
@@ -144,6 +159,7 @@ function(
   _uml_module_mirror_sources
   out
   name
+  ko_name
   module_dir
   include_dirs
   definitions
@@ -185,14 +201,14 @@ function(
 
   # One source named like the module is the module; otherwise a composite.
   list(LENGTH objects count)
-  if(count EQUAL 1 AND objects STREQUAL "${name}.o")
-    set(kbuild "obj-m := ${name}.o\n")
-  elseif("${name}.o" IN_LIST objects)
+  if(count EQUAL 1 AND objects STREQUAL "${ko_name}.o")
+    set(kbuild "obj-m := ${ko_name}.o\n")
+  elseif("${ko_name}.o" IN_LIST objects)
     message(FATAL_ERROR "uml_add_module(${name}): a module made of several sources cannot have a source named "
-                        "${name}.c (Kbuild would make ${name}.o twice); rename that file or the module.")
+                        "${ko_name}.c (Kbuild would make ${ko_name}.o twice); rename that file or the module.")
   else()
     list(JOIN objects " " object_list)
-    set(kbuild "obj-m := ${name}.o\n${name}-y := ${object_list}\n")
+    set(kbuild "obj-m := ${ko_name}.o\n${ko_name}-y := ${object_list}\n")
   endif()
 
   list(REMOVE_DUPLICATES source_dirs)

@@ -16,6 +16,38 @@ function(json_string out value)
   set(${out} "\"${value}\"" PARENT_SCOPE)
 endfunction()
 
+# GCC options the kernel uses that clang does not know. clangd and other
+# clang-based IDE engines report each as an error and then misread the file,
+# so the compile database for tools leaves them out (the build keeps them).
+set(gcc_only_flags
+    -fno-allow-store-data-races
+    -fconserve-stack
+    "-ftrivial-auto-var-init=[a-z]+"
+    -mrecord-mcount
+    -fno-ipa-sra
+    "-mindirect-branch=[-a-z]+"
+    -mindirect-branch-register
+    "-mfunction-return=[-a-z]+"
+    "-fzero-call-used-regs=[-a-z]+"
+    "-fmin-function-alignment=[0-9]+"
+    "-fstrict-flex-arrays=[0-9]+"
+    "-mpreferred-stack-boundary=[0-9]+"
+    -fsanitize=bounds-strict
+    -mskip-rax-setup
+    -fno-var-tracking-assignments
+    -femit-struct-debug-baseonly
+    "-fplugin=[^ ]+"
+    "-fplugin-arg-[^ ]+")
+
+function(drop_gcc_only_flags out command)
+  foreach(flag IN LISTS gcc_only_flags)
+    string(REGEX REPLACE " ${flag}( |$)" " " command "${command}")
+    # Twice: adjacent matches share the space between them.
+    string(REGEX REPLACE " ${flag}( |$)" " " command "${command}")
+  endforeach()
+  set(${out} "${command}" PARENT_SCOPE)
+endfunction()
+
 # The files and commands Kbuild recorded in the module's .cmd files.
 function(scan_module_cmd_files)
   separate_arguments(cc_words UNIX_COMMAND "${UML_CC}")
@@ -66,6 +98,7 @@ function(scan_module_cmd_files)
       string(REGEX REPLACE " *;.*$" "" command "${command}")
       # Without the launcher (ccache): IDEs want the compiler first.
       string(REPLACE "${UML_CC} " "${compiler} " command "${command}")
+      drop_gcc_only_flags(command "${command}")
       string(STRIP "${command}" command)
       json_string(dir_json "${UML_KERNEL_DIR}")
       json_string(file_json "${real_source}")

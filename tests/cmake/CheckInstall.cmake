@@ -1,0 +1,26 @@
+# What `cmake --install` must put into a prefix for find_package() users and
+# for Make users (helpers/uml.mk): -DPREFIX=<prefix>.
+set(expected
+    bin/uml-helper
+    share/cmake/UserModeLinux/UserModeLinuxConfig.cmake
+    share/cmake/UserModeLinux/UserModeLinuxConfigVersion.cmake
+    share/cmake/UserModeLinux/UserModeLinuxTargets.cmake
+    share/UserModeLinux/cmake/UserModeLinux.cmake
+    share/UserModeLinux/helpers/uml.mk
+    share/UserModeLinux/helpers/kernel.cmake
+    share/UserModeLinux/templates/config/minimal.config
+    share/UserModeLinux/templates/guest/uml-init
+    share/UserModeLinux/templates/gdb/uml-gdb.py)
+set(missing "")
+foreach(file IN LISTS expected)
+  if(NOT EXISTS "${PREFIX}/${file}")
+    list(APPEND missing "${file}")
+  endif()
+endforeach()
+if(missing)
+  message(FATAL_ERROR "missing from the install prefix ${PREFIX}: ${missing}")
+endif()
+if(NOT IS_EXECUTABLE "${PREFIX}/bin/uml-helper")
+  message(FATAL_ERROR "${PREFIX}/bin/uml-helper is not executable")
+endif()
+message(STATUS "install prefix ${PREFIX} has all ${expected}")
