@@ -13,9 +13,6 @@ set(info_include "${PACKAGE_DIR}/tests/cmake/UmlTargetsInfo.cmake")
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 set(overrides "-DUML_CACHE_DIR=${CACHE_DIR}" "-DCMAKE_PROJECT_INCLUDE=${info_include}")
-if(CMAKE_C_COMPILER_LAUNCHER)
-  list(APPEND overrides "-DCMAKE_C_COMPILER_LAUNCHER=${CMAKE_C_COMPILER_LAUNCHER}")
-endif()
 
 if(MODE STREQUAL "installed")
   # As a user would: a copy of the example, its presets, the package from a prefix.
@@ -23,20 +20,26 @@ if(MODE STREQUAL "installed")
   file(COPY "${PACKAGE_DIR}/examples/${EXAMPLE}" DESTINATION "${WORK_DIR}")
   set(BUILD_DIR "${EXAMPLE_DIR}/build")
   set(configure_cmd "${CMAKE_COMMAND}" --preset default "-DCMAKE_PREFIX_PATH=${PREFIX}" ${overrides})
+  if(CMAKE_C_COMPILER_LAUNCHER)
+    list(APPEND configure_cmd "-DCMAKE_C_COMPILER_LAUNCHER=${CMAKE_C_COMPILER_LAUNCHER}")
+  endif()
   set(build_cmd "${CMAKE_COMMAND}" --build --preset default)
   set(test_cmd ctest --preset default)
   set(work_dir "${EXAMPLE_DIR}")
 else()
   set(EXAMPLE_DIR "${PACKAGE_DIR}/examples/${EXAMPLE}")
   set(BUILD_DIR "${WORK_DIR}/build")
-  configure_command(
-    configure_cmd
-    "${CONSUMER_DIR}"
-    "${BUILD_DIR}"
-    ${overrides}
-    "-DUML_TEST_EXAMPLE_DIR=${EXAMPLE_DIR}"
-    -DUML_TEST_VENDORED=ON
-    "-DUML_TEST_PACKAGE_DIR=${PACKAGE_DIR}")
+  if(MODE STREQUAL "fetchcontent")
+    # What a release archive holds: the package without its tests and examples.
+    set(archive "${WORK_DIR}/UserModeLinux.tar.gz")
+    execute_process(COMMAND "${CMAKE_COMMAND}" -E tar czf "${archive}" -- CMakeLists.txt LICENSE README.md cmake helpers
+                            src templates WORKING_DIRECTORY "${PACKAGE_DIR}" COMMAND_ERROR_IS_FATAL ANY)
+    set(source_args "-DUML_TEST_FETCH_URL=file://${archive}")
+  else()
+    set(source_args -DUML_TEST_VENDORED=ON "-DUML_TEST_PACKAGE_DIR=${PACKAGE_DIR}")
+  endif()
+  configure_command(configure_cmd "${CONSUMER_DIR}" "${BUILD_DIR}" ${overrides} "-DUML_TEST_EXAMPLE_DIR=${EXAMPLE_DIR}"
+                    ${source_args})
   set(build_cmd "${CMAKE_COMMAND}" --build "${BUILD_DIR}")
   set(test_cmd ctest --test-dir "${BUILD_DIR}" --output-on-failure -j2)
   set(work_dir "${WORK_DIR}")
