@@ -104,6 +104,22 @@ function(uml_add_kernel name)
   if(launcher STREQUAL "")
     set(launcher "${CMAKE_C_COMPILER_LAUNCHER}")
   endif()
+  # The launcher by its full path: "ccache" and "/usr/bin/ccache" must give the
+  # same compiler string, or the same kernel is keyed and built twice.
+  if(launcher)
+    list(GET launcher 0 launcher_program)
+    if(NOT IS_ABSOLUTE "${launcher_program}")
+      find_program(_uml_launcher_path "${launcher_program}" NO_CACHE)
+      if(NOT _uml_launcher_path)
+        message(
+          FATAL_ERROR
+            "uml_add_kernel(${name}): compiler launcher '${launcher_program}' (CMAKE_C_COMPILER_LAUNCHER "
+            "or UML_KERNEL_COMPILER_LAUNCHER) not found; install it (apt-get install ccache) or " "clear the variable.")
+      endif()
+      list(REMOVE_AT launcher 0)
+      list(PREPEND launcher "${_uml_launcher_path}")
+    endif()
+  endif()
   list(JOIN launcher " " launcher)
   string(STRIP "${launcher} ${UML_KERNEL_CC_PATH}" kernel_cc)
 

@@ -236,8 +236,9 @@ first. The rootfs image is never written: the result is a copy, written to a
 temporary file and renamed, so an interrupted build keeps the previous image.
 It is remade only when a module, the kernel or the rootfs changed.
 
-Target property: `UML_ROOTFS_IMAGE` (the new image), so run and test targets
-take it as their `ROOTFS`.
+Target properties: `UML_ROOTFS_IMAGE` (the new image), so run and test targets
+take it as their `ROOTFS`; `UML_ROOTFS_KERNEL`; `UML_ROOTFS_MODULES` (the module
+targets installed, whose symbols the debug targets load).
 #]=======================================================================]
 function(uml_modules_install name)
   set(CMAKE_MESSAGE_CONTEXT uml_modules_install)
@@ -287,5 +288,6 @@ function(uml_modules_install name)
     VERBATIM)
   _uml_add_custom_target(${name} "${arg_EXCLUDE_FROM_ALL}" DEPENDS "${image}")
   add_dependencies(${name} ${arg_KERNEL} ${arg_ROOTFS} ${arg_MODULES})
-  set_target_properties(${name} PROPERTIES UML_ROOTFS_IMAGE "${image}" UML_ROOTFS_KERNEL "${arg_KERNEL}")
+  set_target_properties(${name} PROPERTIES UML_ROOTFS_IMAGE "${image}" UML_ROOTFS_KERNEL "${arg_KERNEL}"
+                                           UML_ROOTFS_MODULES "${arg_MODULES}")
 endfunction()

@@ -6,7 +6,7 @@ endif()
 file(GLOB_RECURSE files RELATIVE "${REPO}" "${REPO}/CMakeLists.txt" "${REPO}/*.cmake" "${REPO}/*.cmake.in")
 set(bad "")
 foreach(file IN LISTS files)
-  if(file MATCHES "^(build|\\.git)/")
+  if(file MATCHES "^(build|\\.git)/" OR file MATCHES "(^|/)\\.uml-build/")
     continue()
   endif()
   execute_process(

@@ -7,6 +7,7 @@ set(expected
     share/cmake/UserModeLinux/UserModeLinuxTargets.cmake
     share/UserModeLinux/cmake/UserModeLinux.cmake
     share/UserModeLinux/helpers/uml.mk
+    share/UserModeLinux/helpers/make-project/CMakeLists.txt
     share/UserModeLinux/helpers/kernel.cmake
     share/UserModeLinux/templates/config/minimal.config
     share/UserModeLinux/templates/guest/uml-init

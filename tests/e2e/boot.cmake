@@ -84,6 +84,17 @@ expect("uml_run ran the shell's commands" out MATCHES "RUN-OK")
 expect("uml_run ended by itself (not by the timeout)" NOT rc EQUAL 124)
 expect("uml_run ends with the shell's status (the build step fails on 7)" NOT rc EQUAL 0)
 
+# busybox's poweroff (a signal to PID 1, not poweroff -f) ends the session too.
+execute_process(
+  COMMAND
+    sh -c
+    "printf 'poweroff\\n' | timeout 120 script -qec '\"${CMAKE_COMMAND}\" --build \"${build}\" --target uml_run' /dev/null"
+  RESULT_VARIABLE rc
+  OUTPUT_VARIABLE out
+  ERROR_VARIABLE out)
+message("${out}")
+expect("poweroff typed in uml_run ends it with status 0 (rc ${rc})" rc EQUAL 0)
+
 # Nothing left behind.
 file(GLOB_RECURSE cows "${build}/_uml/boot/*.cow")
 expect("no COW file left (${cows})" NOT cows)
