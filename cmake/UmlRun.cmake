@@ -8,13 +8,35 @@ option(UML_TESTS_BUILD_FIRST "uml_add_test() tests build what they boot (cmake -
 ```cmake
 uml_add_run(<name> KERNEL <kernel> ROOTFS <rootfs-or-modules-install>
   [MODULES <module-target-or-name>...] [MEM <size>] [HOSTFS <dir>]
-  [ARGS <kernel-arg>...] [PERSIST <cow-file>] [TIME_TRAVEL])
+  [ARGS <kernel-arg>...] [PERSIST <cow-file>] [TIME_TRAVEL]
+  [DEBUG_TARGET <name>] [ATTACH_TARGET <name>])
 ```
 Adds target `<name>` that boots the kernel on a throw-away copy (COW) of the
 image into an interactive console in the terminal (`cmake --build . --target
 <name>`); `MODULES` are loaded first. `PERSIST` keeps the session's changes in
 the given COW file across runs (the image itself is still never written).
 `HOSTFS` shares one host directory, mounted at `/mnt/host` in the guest.
+
+Two more targets come with it (for a name ending in the word `run`, that word
+is replaced: `uml_run` gives `uml_debug` and `uml_attach`; otherwise
+`<name>_debug` and `<name>_attach`; `DEBUG_TARGET` and `ATTACH_TARGET` choose
+other names):
+- `<debug>`: the same boot under gdb (`uml-helper debug`), with
+  `templates/gdb/uml-gdb.py`: UML's signals pass, the kernel's `lx-*` commands
+  load, and the symbols of the project's modules (the `MODULES` targets and
+  those of a `uml_modules_install` `ROOTFS`) load when the guest loads them,
+  `.init.text` included; type `run` at gdb's prompt. Its own work directory,
+  so it can run beside `<name>`.
+- `<attach>`: gdb attached to the guest `<name>` is running (`uml-helper
+  attach`); `detach` or quitting gdb leaves the guest running.
+
+Each also gets a gdb stand-in script, `<debug>-gdb` and `<attach>-gdb` in the
+current binary directory (`$<CONFIG>/` below it with a multi-config generator):
+it runs the same command and passes its own arguments to gdb, for IDEs
+(`miDebuggerPath`) and batch use (`build/uml_debug-gdb -batch -ex ...`);
+`<debug>-kernel` there links to the kernel, for an IDE's `program`, and
+`<attach>.gdb` holds the gdb commands that set up an IDE's own gdb for an attach.
+`UML_GDB_EXECUTABLE` picks the gdb (default: `gdb` on `PATH` when it runs).
 
 ### uml_add_test
 
@@ -36,12 +58,18 @@ log is `<build>/_uml/tests/<name>.log`, named in the test's output. `TIMEOUT`
 With `UML_TESTS_BUILD_FIRST` (default ON) the tests depend on a fixture that
 runs `cmake --build`, so `ctest` alone takes an edited module to a result.
 #]=======================================================================]
+set(UML_GDB_EXECUTABLE "" CACHE FILEPATH "gdb for the debug and attach targets (empty: gdb on PATH when they run)")
+
 function(uml_add_run name)
   set(CMAKE_MESSAGE_CONTEXT uml_add_run)
   _uml_check_target_name(uml_add_run "${name}")
-  cmake_parse_arguments(PARSE_ARGV 1 arg "TIME_TRAVEL" "KERNEL;ROOTFS;MEM;HOSTFS;PERSIST" "MODULES;ARGS")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "TIME_TRAVEL" "KERNEL;ROOTFS;MEM;HOSTFS;PERSIST;DEBUG_TARGET;ATTACH_TARGET"
+                        "MODULES;ARGS")
   _uml_reject_unparsed(uml_add_run arg)
+  _uml_debug_target_names(debug_name attach_name "${name}")
   _uml_boot_arguments(boot uml_add_run "${name}")
+  set(run_depends ${_uml_boot_depends})
+  set(run_work_dir "${CMAKE_CURRENT_BINARY_DIR}/_uml/boot/${name}")
   if(arg_PERSIST)
     get_filename_component(persist "${arg_PERSIST}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_BINARY_DIR}")
     list(APPEND boot --persist "${persist}")
@@ -51,7 +79,142 @@ function(uml_add_run name)
     COMMAND UserModeLinux::helper run ${boot}
     COMMENT "Booting UML (${arg_KERNEL}, ${arg_ROOTFS}); 'poweroff' or Ctrl-D in the guest ends it"
     USES_TERMINAL VERBATIM)
-  add_dependencies(${name} ${_uml_boot_depends})
+  add_dependencies(${name} ${run_depends})
+
+  # The debug boot: the same, under gdb, in a work directory of its own (never
+  # PERSIST: a running <name> may have that COW file open).
+  _uml_boot_arguments(debug_boot uml_add_run "${debug_name}")
+  _uml_gdb_options(gdb_options module_targets module_dirs)
+  set(debug_command debug ${debug_boot} ${gdb_options})
+  add_custom_target(
+    ${debug_name}
+    COMMAND UserModeLinux::helper ${debug_command} --
+    COMMENT "Starting UML (${arg_KERNEL}, ${arg_ROOTFS}) under gdb; 'run' boots it"
+    USES_TERMINAL VERBATIM)
+  add_dependencies(${debug_name} ${run_depends} ${module_targets})
+  _uml_write_gdb_wrapper(${debug_name} ${debug_command})
+  # A fixed path to the kernel (its build dir may be keyed by a hash), for an
+  # IDE's "program" setting.
+  file(CREATE_LINK "${_uml_kernel_image}" "${CMAKE_CURRENT_BINARY_DIR}/${debug_name}-kernel" SYMBOLIC)
+
+  # Attaching builds nothing: a rebuilt kernel would no longer match the running one.
+  set(attach_command attach --work-dir "${run_work_dir}" ${gdb_options})
+  add_custom_target(
+    ${attach_name}
+    COMMAND UserModeLinux::helper ${attach_command} --
+    COMMENT "Attaching gdb to the UML that '${name}' runs"
+    USES_TERMINAL VERBATIM)
+  _uml_write_gdb_wrapper(${attach_name} ${attach_command})
+  # For an IDE's own gdb attaching to that UML: what the attach target sets up.
+  set(setup "# Generated by uml_add_run(): gdb setup for attaching to the UML '${name}' runs; its pid is")
+  string(APPEND setup "\n# in ${run_work_dir}/instance.\nsource ${_UML_PACKAGE_ROOT}/templates/gdb/uml-gdb.py\n")
+  foreach(dir IN LISTS module_dirs)
+    string(APPEND setup "uml-module-path \"${dir}\"\n")
+  endforeach()
+  file(WRITE "${CMAKE_CURRENT_BINARY_DIR}/${attach_name}.gdb" "${setup}")
+endfunction()
+
+# The names of uml_add_run()'s debug and attach targets, checked.
+function(_uml_debug_target_names debug_out attach_out run_name)
+  if(run_name MATCHES "^(.*[^A-Za-z0-9])?run$")
+    set(names DEBUG "${CMAKE_MATCH_1}debug" ATTACH "${CMAKE_MATCH_1}attach")
+  else()
+    set(names DEBUG "${run_name}_debug" ATTACH "${run_name}_attach")
+  endif()
+  cmake_parse_arguments(name "" "DEBUG;ATTACH" "" ${names})
+  foreach(kind IN ITEMS DEBUG ATTACH)
+    if(arg_${kind}_TARGET)
+      set(name_${kind} "${arg_${kind}_TARGET}")
+    endif()
+    string(TOLOWER "${kind}" lower)
+    if(TARGET "${name_${kind}}" OR name_${kind} STREQUAL run_name)
+      message(FATAL_ERROR "uml_add_run(${run_name}): its ${lower} target '${name_${kind}}' would clash with an "
+                          "existing target; choose another name with ${kind}_TARGET <name>.")
+    endif()
+  endforeach()
+  if(name_DEBUG STREQUAL name_ATTACH)
+    message(FATAL_ERROR "uml_add_run(${run_name}): DEBUG_TARGET and ATTACH_TARGET are both '${name_DEBUG}'.")
+  endif()
+  set(${debug_out} "${name_DEBUG}" PARENT_SCOPE)
+  set(${attach_out} "${name_ATTACH}" PARENT_SCOPE)
+endfunction()
+
+# The helper's gdb options for uml_add_run()'s KERNEL, ROOTFS and MODULES:
+# uml-gdb.py, the directories of the project's .ko files (the MODULES targets'
+# and, for a uml_modules_install() ROOTFS, its modules') and UML_GDB_EXECUTABLE.
+# <targets_out>: the module targets, so the symbols are those of the latest build;
+# <dirs_out>: the directories.
+function(_uml_gdb_options out targets_out dirs_out)
+  set(options --gdb-script "${_UML_PACKAGE_ROOT}/templates/gdb/uml-gdb.py")
+  if(UML_GDB_EXECUTABLE)
+    list(APPEND options --gdb "${UML_GDB_EXECUTABLE}")
+  endif()
+  set(modules "")
+  foreach(module IN LISTS arg_MODULES)
+    if(TARGET "${module}")
+      list(APPEND modules "${module}")
+    endif()
+  endforeach()
+  # A uml_modules_install() ROOTFS depends on the module targets it installs.
+  get_target_property(installed ${arg_ROOTFS} UML_ROOTFS_MODULES)
+  if(NOT installed)
+    get_target_property(installed ${arg_ROOTFS} MANUALLY_ADDED_DEPENDENCIES)
+  endif()
+  foreach(target IN LISTS installed)
+    if(TARGET "${target}")
+      get_target_property(files ${target} UML_MODULE_FILES)
+      if(files)
+        list(APPEND modules "${target}")
+      endif()
+    endif()
+  endforeach()
+  list(REMOVE_DUPLICATES modules)
+  set(dirs "")
+  foreach(module IN LISTS modules)
+    get_target_property(files ${module} UML_MODULE_FILES)
+    foreach(file IN LISTS files)
+      get_filename_component(dir "${file}" DIRECTORY)
+      list(APPEND dirs "${dir}")
+    endforeach()
+  endforeach()
+  list(REMOVE_DUPLICATES dirs)
+  foreach(dir IN LISTS dirs)
+    list(APPEND options --module-dir "${dir}")
+  endforeach()
+  set(${out} "${options}" PARENT_SCOPE)
+  set(${targets_out} "${modules}" PARENT_SCOPE)
+  set(${dirs_out} "${dirs}" PARENT_SCOPE)
+endfunction()
+
+# <binary dir>/<target>-gdb: `uml-helper <args> -- "$@"`, a stand-in for gdb that IDEs
+# and scripts run with their own gdb options.
+function(_uml_write_gdb_wrapper target)
+  set(words "")
+  foreach(arg IN LISTS ARGN)
+    string(REPLACE "'" "'\\''" arg "${arg}")
+    string(APPEND words " '${arg}'")
+  endforeach()
+  set(path "${CMAKE_CURRENT_BINARY_DIR}/${target}-gdb")
+  get_property(multi_config GLOBAL PROPERTY GENERATOR_IS_MULTI_CONFIG)
+  if(multi_config)
+    set(path "${CMAKE_CURRENT_BINARY_DIR}/$<CONFIG>/${target}-gdb")
+  endif()
+  file(
+    GENERATE
+    OUTPUT "${path}"
+    CONTENT
+      "#!/bin/sh
+# Generated by uml_add_run(): what the '${target}' target runs; the arguments go to gdb.
+exec '$<TARGET_FILE:UserModeLinux::helper>'${words} -- \"$@\"
+"
+      FILE_PERMISSIONS
+      OWNER_READ
+      OWNER_WRITE
+      OWNER_EXECUTE
+      GROUP_READ
+      GROUP_EXECUTE
+      WORLD_READ
+      WORLD_EXECUTE)
 endfunction()
 
 function(uml_add_test)
@@ -63,10 +226,10 @@ function(uml_add_test)
     message(FATAL_ERROR "uml_add_test: NAME is required.")
   endif()
   set(name "${arg_NAME}")
-  if(arg_KUNIT AND arg_COMMAND)
+  if(arg_KUNIT AND DEFINED arg_COMMAND)
     message(FATAL_ERROR "uml_add_test(${name}): give COMMAND or KUNIT, not both.")
   endif()
-  if(NOT arg_KUNIT AND NOT arg_COMMAND)
+  if(NOT arg_KUNIT AND NOT DEFINED arg_COMMAND)
     message(FATAL_ERROR "uml_add_test(${name}): COMMAND (what to run in the guest) or KUNIT is required.")
   endif()
   set(timeout 60)

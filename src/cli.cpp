@@ -61,6 +61,32 @@ void add_boot_options(CLI::App& app, BootOptions& o) {
   app.add_flag("-v,--verbose", o.verbose, "Print UML's command line and (test) the console live");
 }
 
+constexpr auto debug_help = R"(
+gdb gets templates/gdb/uml-gdb.py: UML's own signals (SIGSEGV, SIGUSR1) pass
+silently, the kernel's lx-* commands load when the kernel has CONFIG_GDB_SCRIPTS,
+and the symbols of every module the guest loads are added (every section,
+.init.text too) from the --module-dir directories, so breakpoints in modules,
+pending until then, work. Commands: uml-module-path DIR..., uml-load-modules,
+uml-modules. The helper prints nothing on standard output: an IDE can use this
+command as its gdb ("uml-helper debug ... --" then the IDE's gdb options).
+)";
+
+void add_gdb_options(CLI::App& app, std::optional<std::filesystem::path>& gdb,
+                     std::optional<std::filesystem::path>& script,
+                     std::vector<std::filesystem::path>& module_dirs,
+                     std::vector<std::string>& gdb_args) {
+  app.add_option("--gdb", gdb, "The gdb to run (default: gdb on PATH)")->type_name("PATH");
+  app.add_option("--gdb-script", script,
+                 "uml-gdb.py (default: the one installed with the helper, or the source "
+                 "tree's)")
+      ->type_name("FILE");
+  app.add_option("--module-dir", module_dirs,
+                 "Directory with the project's .ko files, for their symbols; repeatable")
+      ->type_name("DIR")
+      ->allow_extra_args(false);
+  app.add_option("gdb-args", gdb_args, "gdb options after --, e.g. -batch -ex 'break f'");
+}
+
 }  // namespace
 
 int cli_main(int argc, char** argv) {
@@ -115,6 +141,37 @@ int cli_main(int argc, char** argv) {
                    "--rootfs root.img --module hello -- grep -q hello /proc/modules\n\n" +
                    exit_code_table());
 
+  DebugOptions debug;
+  auto* debug_cmd = app.add_subcommand(
+      "debug", "Boot under gdb (as run, or with --command as test); exit status = gdb's");
+  add_boot_options(*debug_cmd, debug);
+  debug_cmd->add_option("--command", debug.command,
+                        "Shell command the guest runs before it powers off (default: a shell "
+                        "on the console, as run)");
+  add_gdb_options(*debug_cmd, debug.gdb, debug.gdb_script, debug.module_dirs, debug.gdb_args);
+  debug_cmd->footer(std::string(debug_help) +
+                    "\nExample:\n  uml-helper debug --kernel linux --rootfs root.img --module "
+                    "hello --module-dir build/_uml/module/hello -- -ex 'break hello_init' "
+                    "-ex run\n");
+
+  AttachOptions attach;
+  auto* attach_cmd = app.add_subcommand(
+      "attach",
+      "Attach gdb to the UML that 'uml-helper run --work-dir DIR' is running; exit status = "
+      "gdb's");
+  attach_cmd->add_option("--work-dir", attach.work_dir, "The run's work directory")
+      ->type_name("DIR")
+      ->required();
+  attach_cmd
+      ->add_option("--kernel", attach.kernel,
+                   "The kernel's executable, for symbols (default: the one the run started)")
+      ->type_name("PATH");
+  add_gdb_options(*attach_cmd, attach.gdb, attach.gdb_script, attach.module_dirs, attach.gdb_args);
+  attach_cmd->add_flag("-v,--verbose", attach.verbose, "Print gdb's command line");
+  attach_cmd->footer(std::string(debug_help) +
+                     "\nThe guest stops while gdb is attached; 'detach' or quitting gdb leaves "
+                     "it running.\n");
+
   DoctorOptions doctor;
   auto* doctor_cmd = app.add_subcommand(
       "doctor", "Check that UML can run here: kernel, guest RAM directory, ptrace, socket paths");
@@ -134,6 +191,12 @@ int cli_main(int argc, char** argv) {
 
   if (*run_cmd) {
     return run_interactive(run);
+  }
+  if (*debug_cmd) {
+    return run_debug(debug);
+  }
+  if (*attach_cmd) {
+    return run_attach(attach);
   }
   if (*test_cmd) {
     if (!argv_command.empty()) {

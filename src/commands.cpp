@@ -13,6 +13,7 @@
 
 #include "cmdline.hpp"
 #include "console.hpp"
+#include "debug.hpp"
 #include "error.hpp"
 #include "junit.hpp"
 #include "ktap.hpp"
@@ -274,6 +275,113 @@ void print_excerpt(const std::string& console, const ConsoleFindings& findings, 
   fmt::print("---- end of console ----\n");
 }
 
+// Records the running UML for `uml-helper attach` while it lives.
+class InstanceRecord {
+ public:
+  explicit InstanceRecord(fs::path file) : file_(std::move(file)) {}
+  ~InstanceRecord() { remove(); }
+  InstanceRecord(const InstanceRecord&) = delete;
+  InstanceRecord& operator=(const InstanceRecord&) = delete;
+
+  void write(const Instance& instance) {
+    pid_ = instance.pid;
+    const auto tmp = file_.string() + ".tmp";
+    const auto text = format_instance(instance);
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      return;  // attach then says no instance runs; the boot itself is fine
+    }
+    const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    ::close(fd);
+    std::error_code ec;
+    if (ok) {
+      fs::rename(tmp, file_, ec);  // whole or nothing for a reader
+    } else {
+      fs::remove(tmp, ec);
+    }
+  }
+
+  // Only our own record: another run in the same work dir may have replaced it.
+  void remove() {
+    if (pid_ == 0) {
+      return;
+    }
+    if (const auto text = read_file(file_.string())) {
+      if (const auto recorded = parse_instance(*text); recorded && recorded->pid == pid_) {
+        std::error_code ec;
+        fs::remove(file_, ec);
+      }
+    }
+    pid_ = 0;
+  }
+
+ private:
+  fs::path file_;
+  pid_t pid_ = 0;
+};
+
+fs::path helper_executable() {
+  std::error_code ec;
+  return fs::read_symlink("/proc/self/exe", ec);
+}
+
+GdbSetup gdb_setup(const std::optional<fs::path>& script, const std::vector<fs::path>& module_dirs,
+                   const std::vector<std::string>& user_args) {
+  GdbSetup setup;
+  setup.script = find_gdb_script(script, helper_executable(), UML_SOURCE_GDB_SCRIPT);
+  for (const auto& dir : module_dirs) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) {
+      throw Error(fmt::format("--module-dir {}: not a directory", dir.string()));
+    }
+    setup.module_dirs.push_back(fs::absolute(dir));
+  }
+  setup.user_args = user_args;
+  return setup;
+}
+
+// Without debug information gdb knows functions but no source lines, types or locals.
+void warn_without_debug_info(const fs::path& kernel) {
+  const auto config = read_kernel_config(kernel);
+  if (config && config_value(config->text, "CONFIG_DEBUG_INFO") != "y") {
+    fmt::print(stderr,
+               "uml-helper: warning: {} was built without CONFIG_DEBUG_INFO (per {}): gdb "
+               "will show no source lines, types or local variables. Add a fragment with "
+               "CONFIG_DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT=y to the kernel "
+               "(uml_add_kernel(... CONFIG_FRAGMENTS <file>)); the minimal configuration has "
+               "it\n",
+               kernel.string(), config->source);
+  }
+}
+
+// gdb with the helper's environment: SHELL=/bin/sh because gdb starts the kernel through
+// $SHELL and quotes its arguments for a POSIX shell.
+int run_gdb(const fs::path& gdb, const std::vector<std::string>& args,
+            const std::optional<fs::path>& tmpdir, bool verbose) {
+  if (verbose) {
+    std::vector<std::string> argv{gdb.string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    fmt::print(stderr, "uml-helper: {}\n", shell_join(argv));
+  }
+  ::setenv("SHELL", "/bin/sh", 1);
+  ForegroundResult result;
+  {
+    TerminalGuard terminal;
+    result = run_foreground(gdb, args, tmpdir);
+  }
+  if (result.leftovers > 0) {
+    fmt::print(stderr,
+               "uml-helper: gdb left {} process(es) running (a UML it detached from); "
+               "stopped them\n",
+               result.leftovers);
+  }
+  if (!result.survivors.empty()) {
+    fmt::print(stderr, "uml-helper: warning: {} process(es) could not be killed\n",
+               result.survivors.size());
+  }
+  return result.status;
+}
+
 int exit_for_signal(int sig) {
   return to_int(sig == SIGINT   ? ExitCode::Interrupted
                 : sig == SIGHUP ? ExitCode::Hangup
@@ -387,9 +495,13 @@ int run_interactive(const RunOptions& options) {
 
   SuperviseResult run;
   {
+    InstanceRecord record(ws.dir() / instance_file_name);
     TerminalGuard terminal;
-    LaunchSpec launch{options.kernel, args, report.ram_dir, true};
+    LaunchSpec launch{options.kernel, args, report.ram_dir, true, true};
     SuperviseOptions supervise;
+    supervise.on_start = [&](pid_t pid) {
+      record.write({pid, fs::absolute(options.kernel), ws.umid()});
+    };
     run = launch_and_supervise(launch, supervise);
   }
   ws.clean(false);
@@ -408,6 +520,44 @@ int run_interactive(const RunOptions& options) {
   }
   fmt::print(stderr, "uml-helper: {}\n", describe_end(run.facts));
   return 128 + sig;
+}
+
+int run_debug(const DebugOptions& options) {
+  // Tools first: a missing gdb must not leave a work dir behind.
+  const auto gdb = find_gdb(options.gdb, std::getenv("PATH"));
+  const auto setup = gdb_setup(options.gdb_script, options.module_dirs, options.gdb_args);
+  mem_bytes(options.mem);
+  Workspace ws(options, std::nullopt);
+  const auto report = check_host(options, ws);
+  if (!report_preflight(report, ws)) {
+    ws.clean(false);
+    return to_int(ExitCode::Infrastructure);
+  }
+  warn_without_debug_info(options.kernel);
+  auto spec = boot_spec(options, ws, options.command ? Mode::Test : Mode::Run);
+  if (options.command) {
+    spec.command = *options.command;
+  }
+  const auto args = kernel_arguments(spec);
+  const auto status = run_gdb(gdb, gdb_debug_arguments(setup, fs::absolute(options.kernel), args),
+                              report.ram_dir, options.verbose);
+  ws.clean(false);
+  return status;
+}
+
+int run_attach(const AttachOptions& options) {
+  const auto gdb = find_gdb(options.gdb, std::getenv("PATH"));
+  const auto setup = gdb_setup(options.gdb_script, options.module_dirs, options.gdb_args);
+  const auto instance = running_instance(fs::absolute(options.work_dir));
+  const auto kernel = options.kernel ? fs::absolute(*options.kernel) : instance.kernel;
+  warn_without_debug_info(kernel);
+  fmt::print(stderr,
+             "uml-helper: attaching gdb to UML (pid {}); the guest stops until 'continue'. "
+             "'detach' or quitting gdb leaves it running\n",
+             instance.pid);
+  // The guest is not ours: nothing to clean up but what gdb itself leaves.
+  return run_gdb(gdb, gdb_attach_arguments(setup, kernel, instance.pid), std::nullopt,
+                 options.verbose);
 }
 
 int run_doctor(const DoctorOptions& options) {

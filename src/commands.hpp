@@ -39,6 +39,24 @@ struct TestOptions : BootOptions {
   std::size_t tail = 60;
 };
 
+struct DebugOptions : BootOptions {
+  std::optional<std::string> command;  // a guest command, then poweroff; else a shell
+  std::optional<std::filesystem::path> gdb;
+  std::optional<std::filesystem::path> gdb_script;
+  std::vector<std::filesystem::path> module_dirs;
+  std::vector<std::string> gdb_args;  // after --
+};
+
+struct AttachOptions {
+  std::filesystem::path work_dir;
+  std::optional<std::filesystem::path> kernel;  // default: the one recorded by run
+  std::optional<std::filesystem::path> gdb;
+  std::optional<std::filesystem::path> gdb_script;
+  std::vector<std::filesystem::path> module_dirs;
+  std::vector<std::string> gdb_args;
+  bool verbose = false;
+};
+
 struct DoctorOptions {
   std::optional<std::filesystem::path> kernel;
   std::string mem = "128M";
@@ -50,5 +68,8 @@ struct DoctorOptions {
 int run_test(const TestOptions& options);
 int run_interactive(const RunOptions& options);
 int run_doctor(const DoctorOptions& options);
+// Each returns gdb's exit status.
+int run_debug(const DebugOptions& options);
+int run_attach(const AttachOptions& options);
 
 }  // namespace uml

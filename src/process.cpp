@@ -8,12 +8,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
 #include <csignal>
 #include <cstring>
 #include <thread>
+#include <tuple>
 
 #include <boost/process.hpp>
 #include <boost/process/extend.hpp>
@@ -104,8 +106,10 @@ class SignalWatch {
 // Runs in the forked child before exec; only async-signal-safe calls.
 struct SessionSetup : bp::extend::handler {
   pid_t parent;
+  bool allow_debugger = false;
 
-  explicit SessionSetup(pid_t parent_pid) : parent(parent_pid) {}
+  explicit SessionSetup(pid_t parent_pid, bool allow_debugger_attach = false)
+      : parent(parent_pid), allow_debugger(allow_debugger_attach) {}
 
   template <class Executor>
   void on_exec_setup(Executor& exec) const {
@@ -124,6 +128,10 @@ struct SessionSetup : bp::extend::handler {
     if (::getppid() != parent) {
       ::_exit(127);
     }
+    if (allow_debugger) {
+      // Kept across exec (Yama ties it to the task); fails harmlessly without Yama.
+      ::prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY);
+    }
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -131,6 +139,97 @@ struct SessionSetup : bp::extend::handler {
       ::signal(sig, SIG_DFL);
     }
   }
+};
+
+// The foreground program's setup (gdb): the helper's process group and terminal, so it
+// can read the keyboard; default signals; SIGTERM (gdb then kills its inferior) when the
+// helper dies.
+struct ForegroundSetup : bp::extend::handler {
+  pid_t parent;
+
+  explicit ForegroundSetup(pid_t parent_pid) : parent(parent_pid) {}
+
+  template <class Executor>
+  void on_exec_setup(Executor& /*exec*/) const {
+    // Inherited by UML: a panicking guest aborts, and its RAM is not wanted as a core.
+    const struct rlimit no_core { 0, 0 };
+    ::setrlimit(RLIMIT_CORE, &no_core);
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) {
+      ::_exit(127);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    // SIG_IGN would survive exec: the helper ignores SIGINT and SIGQUIT meanwhile.
+    for (const int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD}) {
+      ::signal(sig, SIG_DFL);
+    }
+  }
+};
+
+// --- the foreground program's signals --------------------------------------------------
+
+volatile sig_atomic_t foreground_pid = 0;
+volatile sig_atomic_t foreground_pending = 0;  // a signal that came before the fork ended
+
+extern "C" void forward_signal(int sig) {
+  const int saved = errno;
+  if (foreground_pid > 0) {
+    ::kill(foreground_pid, sig);
+  } else {
+    foreground_pending = sig;
+  }
+  errno = saved;
+}
+
+// While it lives: SIGINT and SIGQUIT ignored, SIGTERM and SIGHUP forwarded to the
+// foreground program.
+class ForegroundSignals {
+ public:
+  static constexpr std::array ignored{SIGINT, SIGQUIT};
+  static constexpr std::array forwarded{SIGTERM, SIGHUP};
+
+  ForegroundSignals() {
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    for (std::size_t i = 0; i < ignored.size(); ++i) {
+      ::sigaction(ignored[i], &ignore, &old_ignored_[i]);
+    }
+    struct sigaction forward {};
+    forward.sa_handler = forward_signal;
+    forward.sa_flags = SA_RESTART;
+    sigemptyset(&forward.sa_mask);
+    for (std::size_t i = 0; i < forwarded.size(); ++i) {
+      ::sigaction(forwarded[i], &forward, &old_forwarded_[i]);
+    }
+  }
+
+  ~ForegroundSignals() {
+    foreground_pid = 0;
+    for (std::size_t i = 0; i < ignored.size(); ++i) {
+      ::sigaction(ignored[i], &old_ignored_[i], nullptr);
+    }
+    for (std::size_t i = 0; i < forwarded.size(); ++i) {
+      ::sigaction(forwarded[i], &old_forwarded_[i], nullptr);
+    }
+  }
+
+  ForegroundSignals(const ForegroundSignals&) = delete;
+  ForegroundSignals& operator=(const ForegroundSignals&) = delete;
+
+  void started(pid_t pid) {
+    foreground_pid = pid;
+    if (foreground_pending != 0) {
+      ::kill(pid, foreground_pending);
+      foreground_pending = 0;
+    }
+  }
+
+ private:
+  std::array<struct sigaction, ignored.size()> old_ignored_{};
+  std::array<struct sigaction, forwarded.size()> old_forwarded_{};
 };
 
 // --- helpers -------------------------------------------------------------------------
@@ -197,7 +296,7 @@ bp::child start_child(const LaunchSpec& spec, bp::pipe* console) {
   if (spec.tmpdir) {
     env["TMPDIR"] = spec.tmpdir->string();
   }
-  const SessionSetup setup(::getpid());
+  const SessionSetup setup(::getpid(), spec.allow_debugger);
   try {
     if (console == nullptr) {
       return bp::child(bp::exe = spec.kernel.string(), bp::args = spec.args, env, setup);
@@ -280,6 +379,9 @@ SuperviseResult launch_and_supervise(const LaunchSpec& spec, const SuperviseOpti
   const auto start = Clock::now();
   auto child = start_child(spec, console ? &*console : nullptr);
   const pid_t pid = child.id();
+  if (options.on_start) {
+    options.on_start(pid);
+  }
 
   SuperviseResult result;
   result.pid = pid;
@@ -376,6 +478,107 @@ SuperviseResult launch_and_supervise(const LaunchSpec& spec, const SuperviseOpti
   while (::waitpid(-1, nullptr, WNOHANG) > 0) {
   }
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return result;
+}
+
+std::vector<ProcessInfo> descendants(pid_t ancestor) {
+  const auto processes = list_processes();
+  std::vector<ProcessInfo> result;
+  std::vector<pid_t> parents{ancestor};
+  // Breadth first: each round adds the children of the previous round.
+  while (!parents.empty()) {
+    std::vector<pid_t> next;
+    for (const auto& p : processes) {
+      if (std::find(parents.begin(), parents.end(), p.ppid) != parents.end()) {
+        result.push_back(p);
+        next.push_back(p.pid);
+      }
+    }
+    parents = std::move(next);
+  }
+  return result;
+}
+
+namespace {
+
+std::vector<ProcessInfo> living(std::vector<ProcessInfo> processes) {
+  std::erase_if(processes, [](const ProcessInfo& p) { return p.state == 'Z' || p.state == 'X'; });
+  return processes;
+}
+
+void reap_zombie_children() {
+  while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+}
+
+// Stops what the foreground program left running below the helper: SIGTERM (UML cleans
+// up), SIGKILL after `grace`. Returns how many there were and who survived.
+std::pair<std::size_t, std::vector<ProcessInfo>> stop_descendants(std::chrono::milliseconds grace) {
+  const pid_t self = ::getpid();
+  auto left = living(descendants(self));
+  const auto count = left.size();
+  for (const auto& p : left) {
+    ::kill(p.pid, SIGTERM);
+    ::kill(p.pid, SIGCONT);  // a process gdb left stopped must see the SIGTERM
+  }
+  const auto end = Clock::now() + grace;
+  while (!left.empty() && Clock::now() < end) {
+    std::this_thread::sleep_for(milliseconds(20));
+    reap_zombie_children();
+    left = living(descendants(self));
+  }
+  const auto kill_end = Clock::now() + std::chrono::seconds(5);
+  while (!left.empty() && Clock::now() < kill_end) {
+    for (const auto& p : left) {
+      ::kill(p.pid, SIGKILL);
+    }
+    std::this_thread::sleep_for(milliseconds(10));
+    reap_zombie_children();
+    left = living(descendants(self));
+  }
+  reap_zombie_children();
+  return {count, left};
+}
+
+}  // namespace
+
+ForegroundResult run_foreground(const std::filesystem::path& exe,
+                                const std::vector<std::string>& args,
+                                const std::optional<std::filesystem::path>& tmpdir,
+                                std::chrono::milliseconds grace) {
+  // What the program leaves behind (a UML gdb detached from) comes to the helper.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  const bool had_terminal = ::isatty(STDIN_FILENO) != 0 && ::tcgetpgrp(STDIN_FILENO) == ::getpgrp();
+  auto env = boost::this_process::environment();
+  if (tmpdir) {
+    env["TMPDIR"] = tmpdir->string();
+  }
+  ForegroundResult result;
+  {
+    ForegroundSignals signals;
+    std::error_code ec;
+    bp::child child(bp::exe = exe.string(), bp::args = args, env, ForegroundSetup(::getpid()), ec);
+    if (ec) {
+      throw Error(fmt::format("cannot start {}: {}", exe.string(), ec.message()));
+    }
+    signals.started(child.id());
+    child.wait(ec);
+    const int status = child.native_exit_code();
+    result.status = WIFEXITED(status)     ? WEXITSTATUS(status)
+                    : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+                                          : 1;
+  }
+  std::tie(result.leftovers, result.survivors) = stop_descendants(grace);
+  if (had_terminal && ::tcgetpgrp(STDIN_FILENO) != ::getpgrp()) {
+    // The program died while its inferior had the terminal: take it back.
+    struct sigaction ignore {
+    }, old{};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    ::sigaction(SIGTTOU, &ignore, &old);
+    ::tcsetpgrp(STDIN_FILENO, ::getpgrp());
+    ::sigaction(SIGTTOU, &old, nullptr);
+  }
   return result;
 }
 

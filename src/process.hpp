@@ -39,12 +39,16 @@ struct LaunchSpec {
   std::vector<std::string> args;
   std::optional<std::filesystem::path> tmpdir;  // TMPDIR: where UML puts the guest RAM file
   bool interactive = false;  // UML inherits the terminal; else its output comes through a pipe
+  // Any process of the user may ptrace UML (Yama's ptrace_scope 1 allows only ancestors
+  // otherwise), so `uml-helper attach` can bring gdb to it.
+  bool allow_debugger = false;
 };
 
 struct SuperviseOptions {
   std::chrono::milliseconds timeout{0};             // 0: none
   std::chrono::milliseconds grace{5000};            // SIGTERM to SIGKILL
   std::function<void(std::string_view)> on_output;  // console chunks, as they come
+  std::function<void(pid_t)> on_start;              // UML's pid, once it runs
 };
 
 struct SuperviseResult {
@@ -62,6 +66,26 @@ struct SuperviseResult {
 // SIGKILL after the grace period (at once on a second signal). On return no process of
 // UML's session is left. Throws Error when UML cannot be started.
 SuperviseResult launch_and_supervise(const LaunchSpec& spec, const SuperviseOptions& options);
+
+struct ForegroundResult {
+  int status = 0;             // the exit status, or 128 + signal
+  std::size_t leftovers = 0;  // descendants stopped after the program ended
+  std::vector<ProcessInfo> survivors;
+};
+
+// Runs a program in the helper's own process group, on the helper's terminal, the way
+// system(3) does: the helper ignores SIGINT and SIGQUIT meanwhile (they are the
+// program's, e.g. gdb's), forwards SIGTERM and SIGHUP to it, and the program gets
+// default dispositions and SIGTERM when the helper dies. When it has ended, whatever it
+// left running below the helper (a child subreaper meanwhile) gets SIGTERM, then SIGKILL
+// after `grace`, and is reaped. Throws Error when the program cannot be started.
+ForegroundResult run_foreground(const std::filesystem::path& exe,
+                                const std::vector<std::string>& args,
+                                const std::optional<std::filesystem::path>& tmpdir,
+                                std::chrono::milliseconds grace = std::chrono::seconds(5));
+
+// The processes below `ancestor` (children, their children, ...), from /proc.
+std::vector<ProcessInfo> descendants(pid_t ancestor);
 
 // Runs a short command and returns its standard output, or std::nullopt if it could not
 // run, failed, or did not finish in time.
