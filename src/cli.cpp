@@ -61,7 +61,16 @@ void add_boot_options(CLI::App& app, BootOptions& o) {
   app.add_flag("-v,--verbose", o.verbose, "Print UML's command line and (test) the console live");
 }
 
+void add_confine_flag(CLI::App& app, BootOptions& o) {
+  app.add_flag("--no-confine", o.no_confine,
+               "Do not confine UML with Landlock (by default it reaches only the kernel, the "
+               "images, the work dir, the guest RAM dir, --hostfs and system files, so the "
+               "guest cannot mount other host paths with hostfs)");
+}
+
 constexpr auto debug_help = R"(
+debug and attach leave UML unconfined (no Landlock): gdb needs the whole system, and
+a guest booted under gdb can mount any host path this user reaches with hostfs.
 gdb gets templates/gdb/uml-gdb.py: UML's own signals (SIGSEGV, SIGUSR1) pass
 silently, the kernel's lx-* commands load when the kernel has CONFIG_GDB_SCRIPTS,
 and the symbols of every module the guest loads are added (every section,
@@ -107,6 +116,7 @@ int cli_main(int argc, char** argv) {
                    "Keep the root filesystem's changes in this COW file across runs (the image "
                    "stays unchanged; the COW is tied to the image's size and mtime)")
       ->type_name("COWFILE");
+  add_confine_flag(*run_cmd, run);
   run_cmd->footer(std::string(protocol_help) + "\n" + exit_code_table());
 
   TestOptions test;
@@ -133,6 +143,7 @@ int cli_main(int argc, char** argv) {
   test_cmd->add_flag("--kunit", test.kunit,
                      "Parse KUnit's KTAP output from the console; every case must pass "
                      "(adds kunit.enable=1)");
+  add_confine_flag(*test_cmd, test);
   test_cmd->add_flag("--fail-on-warn", test.fail_on_warn, "A kernel WARNING fails the test");
   test_cmd->add_option("--tail", test.tail, "Console lines shown when the test fails")
       ->capture_default_str();

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "cmdline.hpp"
+#include "confine.hpp"
 #include "console.hpp"
 #include "debug.hpp"
 #include "error.hpp"
@@ -201,6 +202,67 @@ BootSpec boot_spec(const BootOptions& options, const Workspace& ws, Mode mode) {
   spec.time_travel = options.time_travel;
   return spec;
 }
+
+// Confines UML with Landlock to what the boot needs, so hostfs (which runs in UML with
+// the user's rights) cannot reach other host paths. The guest RAM file goes to a
+// private directory inside the chosen RAM directory, which alone is writable there.
+class Confined {
+ public:
+  Confined(const BootOptions& options, const Workspace& ws, const BootSpec& spec,
+           const std::optional<fs::path>& ram_dir)
+      : tmpdir_(ram_dir) {
+    if (options.no_confine) {
+      return;
+    }
+    const auto support = landlock_support();
+    if (support.problem) {
+      fmt::print(stderr,
+                 "uml-helper: warning: Landlock unavailable: hostfs is not confined to {} "
+                 "(the guest can mount any host path this user can reach): {}\n",
+                 spec.hostfs ? spec.hostfs->string() : std::string("any directory"),
+                 *support.problem);
+      return;
+    }
+    ConfineInput input;
+    input.kernel = fs::absolute(options.kernel);
+    input.hostfs = spec.hostfs;
+    input.write_dirs = {ws.dir(), ws.uml_dir()};
+    for (const auto& disk : ws.disks()) {
+      input.images.push_back(disk.base);
+      input.write_dirs.push_back(disk.cow.parent_path());  // UML creates the COW file
+    }
+    if (ram_dir) {
+      std::string tmpl = (*ram_dir / "uml-helper-XXXXXX").string();
+      if (::mkdtemp(tmpl.data()) == nullptr) {
+        throw Error(fmt::format("cannot create a directory for the guest RAM in {}: {}",
+                                ram_dir->string(), std::strerror(errno)),
+                    ExitCode::Infrastructure);
+      }
+      own_tmpdir_ = tmpl;
+      tmpdir_ = own_tmpdir_;
+      input.write_dirs.push_back(own_tmpdir_);
+    }
+    ruleset_.emplace(confine_rules(input));
+  }
+
+  ~Confined() {
+    if (!own_tmpdir_.empty()) {
+      std::error_code ec;
+      fs::remove_all(own_tmpdir_, ec);
+    }
+  }
+  Confined(const Confined&) = delete;
+  Confined& operator=(const Confined&) = delete;
+
+  // TMPDIR for UML: where the guest RAM file goes.
+  const std::optional<fs::path>& tmpdir() const { return tmpdir_; }
+  int ruleset_fd() const { return ruleset_ ? ruleset_->fd() : -1; }
+
+ private:
+  std::optional<fs::path> tmpdir_;
+  fs::path own_tmpdir_;
+  std::optional<Confinement> ruleset_;
+};
 
 std::string command_line(const fs::path& kernel, const std::vector<std::string>& args) {
   std::vector<std::string> argv{kernel.string()};
@@ -411,8 +473,10 @@ int run_test(const TestOptions& options) {
     std::fflush(stdout);
   }
 
+  Confined confined(options, ws, spec, report.ram_dir);
   ConsoleBuffer console;
-  LaunchSpec launch{options.kernel, args, report.ram_dir, false};
+  LaunchSpec launch{options.kernel, args, confined.tmpdir(), false};
+  launch.ruleset_fd = confined.ruleset_fd();
   SuperviseOptions supervise;
   supervise.timeout = to_ms(options.timeout);
   supervise.grace = to_ms(options.grace);
@@ -495,9 +559,11 @@ int run_interactive(const RunOptions& options) {
 
   SuperviseResult run;
   {
+    Confined confined(options, ws, spec, report.ram_dir);
     InstanceRecord record(ws.dir() / instance_file_name);
     TerminalGuard terminal;
-    LaunchSpec launch{options.kernel, args, report.ram_dir, true, true};
+    LaunchSpec launch{options.kernel, args, confined.tmpdir(), true, true};
+    launch.ruleset_fd = confined.ruleset_fd();
     SuperviseOptions supervise;
     supervise.on_start = [&](pid_t pid) {
       record.write({pid, fs::absolute(options.kernel), ws.umid()});
@@ -574,7 +640,19 @@ int run_doctor(const DoctorOptions& options) {
   const auto choice = choose_uml_dir(work_dir, input.umid_length);
   input.uml_dir = choice.dir;
   input.uml_dir_fallback = choice.fallback;
-  const auto report = preflight(input);
+  auto report = preflight(input);
+  // Not fatal: UML boots without it, but hostfs then reaches every host path.
+  const auto landlock = landlock_support();
+  report.findings.push_back(
+      landlock.problem
+          ? Finding{Severity::Warning, "landlock",
+                    fmt::format("{}: run and test cannot confine UML, so the guest can mount "
+                                "any host path with hostfs; enable Landlock on the host",
+                                *landlock.problem)}
+          : Finding{Severity::Ok, "landlock",
+                    fmt::format("ABI {}: run and test confine UML (and hostfs) to the boot's "
+                                "files",
+                                landlock.abi)});
   fmt::print("{}", report.format(true));
   if (!report.ok()) {
     fmt::print("uml-helper: UML cannot run here (exit {})\n", to_int(ExitCode::Infrastructure));

@@ -21,6 +21,7 @@ struct BootOptions {
   bool time_travel = false;
   bool keep_cow = false;
   bool verbose = false;
+  bool no_confine = false;  // run/test: UML without the Landlock ruleset
 };
 
 struct RunOptions : BootOptions {

@@ -1,3 +1,4 @@
+#include <csignal>
 #include <exception>
 
 #include <fmt/format.h>
@@ -6,6 +7,9 @@
 #include "error.hpp"
 
 int main(int argc, char** argv) {
+  // A reader that went away (ctest interrupted by Ctrl-C) must not kill the helper
+  // before it has stopped UML and removed its files; UML gets SIGPIPE back by default.
+  std::signal(SIGPIPE, SIG_IGN);
   try {
     return uml::cli_main(argc, argv);
   } catch (const uml::Error& e) {

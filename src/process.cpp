@@ -21,6 +21,7 @@
 #include <boost/process/extend.hpp>
 #include <fmt/format.h>
 
+#include "confine.hpp"
 #include "error.hpp"
 #include "text.hpp"
 
@@ -107,9 +108,11 @@ class SignalWatch {
 struct SessionSetup : bp::extend::handler {
   pid_t parent;
   bool allow_debugger = false;
+  int ruleset_fd = -1;  // made before the fork: allocating after it is unsafe
 
-  explicit SessionSetup(pid_t parent_pid, bool allow_debugger_attach = false)
-      : parent(parent_pid), allow_debugger(allow_debugger_attach) {}
+  explicit SessionSetup(pid_t parent_pid, bool allow_debugger_attach = false,
+                        int landlock_ruleset = -1)
+      : parent(parent_pid), allow_debugger(allow_debugger_attach), ruleset_fd(landlock_ruleset) {}
 
   template <class Executor>
   void on_exec_setup(Executor& exec) const {
@@ -137,6 +140,14 @@ struct SessionSetup : bp::extend::handler {
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     for (const int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD}) {
       ::signal(sig, SIG_DFL);
+    }
+    // Last: UML (and hostfs, which runs in it) reaches only what the rules allow. A
+    // ruleset that cannot be applied stops the launch rather than run UML unconfined.
+    if (ruleset_fd >= 0) {
+      if (const int error = apply_confinement(ruleset_fd); error != 0) {
+        exec.set_error(std::error_code(error, std::system_category()), "landlock_restrict_self");
+        ::_exit(127);
+      }
     }
   }
 };
@@ -296,7 +307,7 @@ bp::child start_child(const LaunchSpec& spec, bp::pipe* console) {
   if (spec.tmpdir) {
     env["TMPDIR"] = spec.tmpdir->string();
   }
-  const SessionSetup setup(::getpid(), spec.allow_debugger);
+  const SessionSetup setup(::getpid(), spec.allow_debugger, spec.ruleset_fd);
   try {
     if (console == nullptr) {
       return bp::child(bp::exe = spec.kernel.string(), bp::args = spec.args, env, setup);

@@ -42,6 +42,8 @@ struct LaunchSpec {
   // Any process of the user may ptrace UML (Yama's ptrace_scope 1 allows only ancestors
   // otherwise), so `uml-helper attach` can bring gdb to it.
   bool allow_debugger = false;
+  // A Landlock ruleset (confine.hpp) the child applies before exec; -1: none.
+  int ruleset_fd = -1;
 };
 
 struct SuperviseOptions {

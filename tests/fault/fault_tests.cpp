@@ -60,7 +60,6 @@ struct Helper {
   fs::path dir = test_dir();
   fs::path work = dir / "work";
   fs::path rootfs = dir / "root.img";
-  fs::path record_file = dir / "record";
   std::map<std::string, std::string> env;
 
   Helper() { std::ofstream(rootfs) << "not really an image\n"; }
@@ -72,7 +71,8 @@ struct Helper {
 
   bp::child start(const std::vector<std::string>& args) {
     auto environment = boost::this_process::environment();
-    environment["FAKE_RECORD"] = record_file.string();
+    // In the work dir: the confined fake kernel may write nowhere else.
+    environment["FAKE_RECORD"] = (work / "record").string();
     for (const auto& [key, value] : env) {
       environment[key] = value;
     }
@@ -106,7 +106,7 @@ struct Helper {
 
   std::vector<std::string> record() const {
     std::vector<std::string> lines;
-    std::istringstream in(slurp(record_file));
+    std::istringstream in(slurp(work / "record"));
     for (std::string line; std::getline(in, line);) {
       lines.push_back(line);
     }
