@@ -134,7 +134,9 @@ def leftovers(watch, work_dirs, wait=5):
     for umid in watch.umids:
         for work in work_dirs:
             left += glob.glob(f"{work}/{umid}-*.cow")
-            left += [str(d) for d in (Path(work) / "u" / umid, FALLBACK_UML_DIR / umid) if d.exists()]
+            # os.path.exists: a fallback dir of another user (uid 0 inside an
+            # unshare -U is not root's) is not ours and cannot be stat'ed.
+            left += [str(d) for d in (Path(work) / "u" / umid, FALLBACK_UML_DIR / umid) if os.path.exists(d)]
     return left
 
 
