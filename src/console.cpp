@@ -159,6 +159,9 @@ ConsoleFindings classify_console(std::string_view console, std::string_view nonc
     // The panic message is distinctive enough to count anywhere in a line; the others
     // must start the (prefix-stripped) line, so guest output that merely mentions
     // "BUG:" mid-sentence does not fail a test.
+    if (line == "reboot: Power down") {
+      found.powered_off = true;
+    }
     if (contains(raw, "Kernel panic - not syncing")) {
       found.panics.push_back({i, std::string(line)});
     } else if (is_oops_line(line)) {

@@ -26,6 +26,7 @@ struct ConsoleFindings {
   std::vector<ConsoleEvent> warnings;          // WARNING: CPU:, cut here
   std::vector<std::string> hints;              // known causes, in words a user can act on
   bool kunit_disabled = false;                 // "kunit: disabled" (a hint only for --kunit)
+  bool powered_off = false;                    // "reboot: Power down": the kernel finished
   std::size_t lines = 0;
 
   // The first line of a panic, oops or (when counted) warning.

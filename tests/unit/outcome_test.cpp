@@ -79,6 +79,19 @@ TEST_CASE("kernel crashes rank above the timeout and the command's status") {
   uml::RunFacts aborted;
   aborted.killed_by = SIGABRT;  // UML aborts after a panic, even if the message got lost
   CHECK(code(uml::ConsoleFindings{}, aborted) == ExitCode::KernelPanic);
+
+  // After a clean power-off the guest's result stands, with a note; not without it.
+  auto powered_off = booted(0);
+  powered_off.powered_off = true;
+  const auto after_power_off = uml::decide(powered_off, aborted, {});
+  CHECK(after_power_off.code == ExitCode::Passed);
+  REQUIRE(!after_power_off.details.empty());
+  CHECK(after_power_off.details.front().find("after the guest had powered off") !=
+        std::string::npos);
+  auto failed_then_off = booted(3);
+  failed_then_off.powered_off = true;
+  CHECK(code(failed_then_off, aborted) == ExitCode::CommandFailed);
+  CHECK(code(booted(0), aborted) == ExitCode::KernelPanic);
 }
 
 TEST_CASE("warnings fail only with --fail-on-warn, and are mentioned otherwise") {
