@@ -124,6 +124,24 @@ class Workspace {
     }
   }
 
+  // What clean(false) removes, in its order: the guardian (process.hpp) removes it
+  // should the helper be killed before it can.
+  std::vector<Leftover> leftovers() const {
+    std::vector<Leftover> paths{{uml_dir_ / umid_, true}};
+    if (!uml_dir_fallback_) {
+      paths.push_back({uml_dir_, false});
+    }
+    if (!keep_cow_) {
+      for (const auto& cow : temporary_cows_) {
+        paths.push_back({cow, true});
+      }
+    }
+    if (owns_dir_ && !keep_cow_) {
+      paths.push_back({dir_, true});
+    }
+    return paths;
+  }
+
   const fs::path& dir() const { return dir_; }
   const std::string& umid() const { return umid_; }
   const fs::path& uml_dir() const { return uml_dir_; }
@@ -256,6 +274,11 @@ class Confined {
 
   // TMPDIR for UML: where the guest RAM file goes.
   const std::optional<fs::path>& tmpdir() const { return tmpdir_; }
+  // What the destructor removes, for the guardian.
+  std::vector<Leftover> leftovers() const {
+    return own_tmpdir_.empty() ? std::vector<Leftover>{}
+                               : std::vector<Leftover>{{own_tmpdir_, true}};
+  }
   int ruleset_fd() const { return ruleset_ ? ruleset_->fd() : -1; }
 
  private:
@@ -263,6 +286,14 @@ class Confined {
   fs::path own_tmpdir_;
   std::optional<Confinement> ruleset_;
 };
+
+// What a boot leaves unless the helper removes it: the guardian's list.
+std::vector<Leftover> boot_leftovers(const Workspace& ws, const Confined& confined) {
+  auto paths = ws.leftovers();
+  const auto more = confined.leftovers();
+  paths.insert(paths.end(), more.begin(), more.end());
+  return paths;
+}
 
 std::string command_line(const fs::path& kernel, const std::vector<std::string>& args) {
   std::vector<std::string> argv{kernel.string()};
@@ -477,6 +508,7 @@ int run_test(const TestOptions& options) {
   ConsoleBuffer console;
   LaunchSpec launch{options.kernel, args, confined.tmpdir(), false};
   launch.ruleset_fd = confined.ruleset_fd();
+  launch.leftovers = boot_leftovers(ws, confined);
   SuperviseOptions supervise;
   supervise.timeout = to_ms(options.timeout);
   supervise.grace = to_ms(options.grace);
@@ -564,6 +596,7 @@ int run_interactive(const RunOptions& options) {
     TerminalGuard terminal;
     LaunchSpec launch{options.kernel, args, confined.tmpdir(), true, true};
     launch.ruleset_fd = confined.ruleset_fd();
+    launch.leftovers = boot_leftovers(ws, confined);
     SuperviseOptions supervise;
     supervise.on_start = [&](pid_t pid) {
       record.write({pid, fs::absolute(options.kernel), ws.umid()});

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include <charconv>
 #include <csignal>
 #include <cstring>
+#include <limits>
 #include <thread>
 #include <tuple>
 
@@ -108,11 +110,15 @@ class SignalWatch {
 struct SessionSetup : bp::extend::handler {
   pid_t parent;
   bool allow_debugger = false;
-  int ruleset_fd = -1;  // made before the fork: allocating after it is unsafe
+  int ruleset_fd = -1;   // made before the fork: allocating after it is unsafe
+  int guardian_fd = -1;  // the helper's end of the guardian's socket; -1: none
 
   explicit SessionSetup(pid_t parent_pid, bool allow_debugger_attach = false,
-                        int landlock_ruleset = -1)
-      : parent(parent_pid), allow_debugger(allow_debugger_attach), ruleset_fd(landlock_ruleset) {}
+                        int landlock_ruleset = -1, int guardian = -1)
+      : parent(parent_pid),
+        allow_debugger(allow_debugger_attach),
+        ruleset_fd(landlock_ruleset),
+        guardian_fd(guardian) {}
 
   template <class Executor>
   void on_exec_setup(Executor& exec) const {
@@ -121,6 +127,15 @@ struct SessionSetup : bp::extend::handler {
     if (::setsid() < 0) {
       exec.set_error(std::error_code(errno, std::system_category()), "setsid");
       ::_exit(127);
+    }
+    if (guardian_fd >= 0) {
+      // From here rather than from the helper after the launch: the guardian knows the
+      // session before UML runs, whenever the helper dies. Close-on-exec: UML never has it.
+      char message[2 + std::numeric_limits<pid_t>::digits10 + 2] = {'S'};
+      const auto end = std::to_chars(message + 1, message + sizeof message - 1, ::getpid()).ptr;
+      *end = '\0';
+      [[maybe_unused]] const auto n =
+          ::send(guardian_fd, message, static_cast<std::size_t>(end + 1 - message), MSG_NOSIGNAL);
     }
     // A panicking UML aborts; a core dump of the guest's RAM is not wanted.
     const struct rlimit no_core { 0, 0 };
@@ -302,12 +317,12 @@ bool drain(int fd, const std::function<void(std::string_view)>& sink) {
   }
 }
 
-bp::child start_child(const LaunchSpec& spec, bp::pipe* console) {
+bp::child start_child(const LaunchSpec& spec, bp::pipe* console, int guardian_fd) {
   auto env = boost::this_process::environment();
   if (spec.tmpdir) {
     env["TMPDIR"] = spec.tmpdir->string();
   }
-  const SessionSetup setup(::getpid(), spec.allow_debugger, spec.ruleset_fd);
+  const SessionSetup setup(::getpid(), spec.allow_debugger, spec.ruleset_fd, guardian_fd);
   try {
     if (console == nullptr) {
       return bp::child(bp::exe = spec.kernel.string(), bp::args = spec.args, env, setup);
@@ -320,7 +335,168 @@ bp::child start_child(const LaunchSpec& spec, bp::pipe* console) {
   }
 }
 
+// --- the guardian ----------------------------------------------------------------------
+
+// Its messages, each ended by '\0': S<pid> (UML's session), R<path> (remove), E<path>
+// (remove when empty), D (the helper ended normally: do nothing).
+constexpr char guardian_session = 'S';
+constexpr char guardian_remove = 'R';
+constexpr char guardian_remove_empty = 'E';
+constexpr char guardian_done = 'D';
+
+// A socket rather than a pipe: MSG_NOSIGNAL, so a guardian that died (someone killed
+// it) cannot take the helper, or UML's child, down with SIGPIPE.
+void send_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const auto n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return;
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+// Every descriptor from `first` up is closed.
+void close_from(int first) {
+  if (::close_range(static_cast<unsigned>(first), ~0U, 0) == 0) {
+    return;
+  }
+  const long max = std::min(::sysconf(_SC_OPEN_MAX), 65536L);
+  for (long fd = first; fd < max; ++fd) {
+    ::close(static_cast<int>(fd));
+  }
+}
+
+// The guardian's life after the fork. The helper has no threads, so the forked copy
+// may allocate; it ends with _exit: the helper's atexit work and stdio are not its own.
+[[noreturn]] void guardian_main(int socket_fd) {
+  for (const int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE}) {
+    ::signal(sig, SIG_IGN);  // only the helper's end of file moves it
+  }
+  ::signal(SIGCHLD, SIG_DFL);  // the helper's handler writes to the helper's self-pipe
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::setsid();  // out of the helper's process group and terminal
+  ::prctl(PR_SET_NAME, "uml-guardian");
+  // Pins no directory (the leftovers' paths are absolute).
+  [[maybe_unused]] const int cwd = ::chdir("/");
+  // Its socket on 3; stdio on /dev/null and nothing else open, so the console pipe, the
+  // helper's stdout/stderr (which ctest and ninja read to the end) are not held.
+  const int sock = ::fcntl(socket_fd, F_DUPFD, 3);
+  const int null = ::open("/dev/null", O_RDWR);
+  for (const int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) {
+    ::dup2(null, fd);
+  }
+  if (sock != 3) {
+    ::dup2(sock, 3);
+  }
+  close_from(4);
+  try {
+    std::string said;
+    char buffer[4096];
+    while (true) {
+      const auto n = ::read(3, buffer, sizeof buffer);
+      if (n > 0) {
+        said.append(buffer, static_cast<std::size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        break;  // end of file: every copy of the helper's end is closed
+      }
+    }
+    std::vector<pid_t> sessions;
+    std::vector<Leftover> leftovers;
+    std::string_view rest = said;
+    while (!rest.empty()) {
+      const auto end = std::min(rest.find('\0'), rest.size());
+      const auto message = rest.substr(0, end);
+      rest.remove_prefix(std::min(end + 1, rest.size()));
+      if (message.empty()) {
+        continue;
+      }
+      const auto body = message.substr(1);
+      switch (message[0]) {
+        case guardian_done:
+          ::_exit(0);
+        case guardian_session: {
+          pid_t pid = 0;
+          if (std::from_chars(body.data(), body.data() + body.size(), pid).ec == std::errc{} &&
+              pid > 1) {
+            sessions.push_back(pid);
+          }
+          break;
+        }
+        case guardian_remove:
+        case guardian_remove_empty:
+          leftovers.push_back({std::string(body), message[0] == guardian_remove});
+          break;
+        default:
+          break;
+      }
+    }
+    // UML first: it could recreate what is removed while it runs.
+    for (const pid_t session : sessions) {
+      kill_session(session);
+    }
+    for (const auto& leftover : leftovers) {
+      std::error_code ec;
+      if (leftover.recursive) {
+        std::filesystem::remove_all(leftover.path, ec);
+      } else {
+        std::filesystem::remove(leftover.path, ec);
+      }
+    }
+  } catch (...) {
+  }
+  ::_exit(0);
+}
+
 }  // namespace
+
+Guardian::Guardian(const std::vector<Leftover>& leftovers) {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    throw Error(fmt::format("socketpair: {}", std::strerror(errno)), ExitCode::Infrastructure);
+  }
+  // Signals blocked across the fork: the child must not run the helper's handlers
+  // before it has set its own dispositions.
+  sigset_t all, old;
+  sigfillset(&all);
+  ::sigprocmask(SIG_SETMASK, &all, &old);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    guardian_main(fds[1]);
+  }
+  const int fork_error = errno;
+  ::sigprocmask(SIG_SETMASK, &old, nullptr);
+  ::close(fds[1]);
+  if (pid < 0) {
+    ::close(fds[0]);
+    throw Error(fmt::format("fork: {}", std::strerror(fork_error)), ExitCode::Infrastructure);
+  }
+  fd_ = fds[0];
+  pid_ = pid;
+  std::string message;
+  for (const auto& leftover : leftovers) {
+    message += leftover.recursive ? guardian_remove : guardian_remove_empty;
+    message += leftover.path.string();
+    message += '\0';
+  }
+  send_all(fd_, message);
+}
+
+Guardian::~Guardian() {
+  const char done[] = {guardian_done, '\0'};
+  send_all(fd_, std::string_view(done, sizeof done));
+  ::close(fd_);
+  // It exits as soon as it reads the end of file; reaped here, it never lingers as a
+  // zombie of the helper.
+  while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
 
 std::optional<ProcessInfo> parse_proc_stat(std::string_view stat) {
   // "pid (comm) state ppid pgrp session ..."; comm may hold spaces and parentheses.
@@ -387,8 +563,10 @@ SuperviseResult launch_and_supervise(const LaunchSpec& spec, const SuperviseOpti
     }
     console.emplace(fds[0], fds[1]);
   }
+  // After SignalWatch: a stop signal from now on is the helper's to handle normally.
+  const Guardian guardian(spec.leftovers);
   const auto start = Clock::now();
-  auto child = start_child(spec, console ? &*console : nullptr);
+  auto child = start_child(spec, console ? &*console : nullptr, guardian.fd());
   const pid_t pid = child.id();
   if (options.on_start) {
     options.on_start(pid);

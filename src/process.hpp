@@ -34,6 +34,12 @@ std::size_t signal_session(pid_t session, int sig);
 std::vector<ProcessInfo> kill_session(pid_t session,
                                       std::chrono::milliseconds limit = std::chrono::seconds(5));
 
+// A file or directory the guardian removes if the helper dies before it could.
+struct Leftover {
+  std::filesystem::path path;
+  bool recursive = true;  // false: a directory removed only when empty
+};
+
 struct LaunchSpec {
   std::filesystem::path kernel;
   std::vector<std::string> args;
@@ -44,6 +50,9 @@ struct LaunchSpec {
   bool allow_debugger = false;
   // A Landlock ruleset (confine.hpp) the child applies before exec; -1: none.
   int ruleset_fd = -1;
+  // What the helper removes after the boot (COW files, umid dir, ...), in that order:
+  // the guardian removes them if the helper is killed before it could.
+  std::vector<Leftover> leftovers{};
 };
 
 struct SuperviseOptions {
@@ -64,10 +73,37 @@ struct SuperviseResult {
 
 // Starts UML in a session of its own (its panic path signals its whole process group),
 // with no core dumps and PR_SET_PDEATHSIG, then reads its console until it ends.
+// A guardian process (see Guardian) outlives a SIGKILLed helper: it then kills what is
+// left of UML's session and removes spec.leftovers.
 // SIGINT/SIGTERM/SIGHUP to the helper and the timeout stop UML: SIGTERM to its session,
 // SIGKILL after the grace period (at once on a second signal). On return no process of
 // UML's session is left. Throws Error when UML cannot be started.
 SuperviseResult launch_and_supervise(const LaunchSpec& spec, const SuperviseOptions& options);
+
+// The guardian: a process forked from the helper that outlives it. It holds one end of
+// a socket pair, the helper the other (close-on-exec: UML never has it). UML's child
+// sends its pid (= its session id) before exec; the helper sends the leftovers before
+// the launch and "done" when it ends normally. When its end reads end of file without
+// "done" (the helper died, e.g. SIGKILL), the guardian SIGKILLs UML's process group and
+// every process of its session until none is left (at most 5 s), removes the leftovers,
+// and exits. It ignores SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGPIPE, runs in a session
+// of its own, and holds no descriptor but its socket (stdio on /dev/null), so neither
+// a terminal's signals nor a caller waiting for the helper's output ever wait on it.
+class Guardian {
+ public:
+  explicit Guardian(const std::vector<Leftover>& leftovers);
+  // Sends "done", closes the socket and reaps the guardian, which exits at once.
+  ~Guardian();
+  Guardian(const Guardian&) = delete;
+  Guardian& operator=(const Guardian&) = delete;
+
+  int fd() const { return fd_; }  // the helper's end: UML's child writes its pid there
+  pid_t pid() const { return pid_; }
+
+ private:
+  int fd_ = -1;
+  pid_t pid_ = -1;
+};
 
 struct ForegroundResult {
   int status = 0;             // the exit status, or 128 + signal

@@ -335,6 +335,36 @@ TEST_CASE("SIGKILL to the helper: PR_SET_PDEATHSIG kills UML") {
   CHECK(gone);
 }
 
+TEST_CASE("SIGKILL to the helper: the guardian kills UML's session and removes its files") {
+  Helper h;
+  const auto started = std::chrono::steady_clock::now();
+  // The fake's sleepers have no parent-death signal (as UML's stubs): only the guardian
+  // can end them once the helper is gone.
+  auto child = h.start(h.base_args("hang-children"));
+  h.wait_for_fake();
+  for (int i = 0; i < 500 && h.children().size() < 2; ++i) {
+    std::this_thread::sleep_for(10ms);  // the fake records its sleepers after its state
+  }
+  REQUIRE(h.children().size() == 2);
+  REQUIRE_FALSE(h.files_in(h.work, ".cow").empty());
+  ::kill(child.id(), SIGKILL);
+  const auto r = h.finish(child, started);
+  CHECK(r.status == 128 + SIGKILL);
+  const auto sid = std::stoi(h.state("sid"));
+  const auto umid_dir = fs::path(h.arg("uml_dir")) / h.arg("umid");
+  auto clean = [&] {
+    return uml::session_members(sid).empty() && h.files_in(h.work, ".cow").empty() &&
+           !fs::exists(umid_dir);
+  };
+  for (int i = 0; i < 500 && !clean(); ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  h.check_nothing_left();
+  CHECK_FALSE(fs::exists(umid_dir));
+  CHECK(fs::exists(h.work / "console.log"));  // the work dir is the caller's: kept
+  uml::kill_session(sid);                     // should a check have failed: not left hanging
+}
+
 TEST_CASE("SIGINT to the helper: UML stopped, cleaned up, exit 130") {
   Helper h;
   const auto started = std::chrono::steady_clock::now();

@@ -363,8 +363,9 @@ def oops_bug_warn(p):
 
 
 def kill9_during_boot(p):
-    """SIGKILL to the helper at three points of a boot: PR_SET_PDEATHSIG must
-    take UML down; the next boot in the same work dir still works."""
+    """SIGKILL to the helper at three points of a boot: PR_SET_PDEATHSIG and the
+    helper's guardian take UML down and remove its COW file and umid dir; the next
+    boot in the same work dir still works."""
     before = image_state(p.image)
     for when in ("started", "VFS: Mounted root", "UML-BOOTED"):
         name = "kill9-" + when.split()[-1].lower()
@@ -375,26 +376,19 @@ def kill9_during_boot(p):
         proc.kill()
         p.finish(proc)
         check(proc.returncode == -signal.SIGKILL, f"{name}: the helper died of SIGKILL")
-        # "Shortly after": 10 s leaves room for a loaded CI machine.
-        alive = wait_for(lambda: not proc.watch.left(), 10) or proc.watch.left()
-        if alive is not True:
-            # KNOWN BUG (issue #6, open): a guest process's stub that UML was
-            # ptracing can outlive UML when the helper is SIGKILLed mid-boot
-            # (Linux 6.12's stubs have no parent-death signal, and nothing of
-            # the helper is left to kill them). Seen once in several runs. Until
-            # the helper gets a guardian that outlives it, reported loudly here
-            # instead of failing, and the stray process is killed.
-            print(f"KNOWN BUG (not counted, see issue #6): {name}: UML process(es) alive 10 s after "
-                  f"the helper's SIGKILL: {alive}")
-            for pid, _ in alive:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        else:
-            check(True, f"{name}: no UML process alive within 10 s")
-        # A SIGKILLed helper cannot clean up: its COW file and umid dir stay.
-        print(f"{name}: left by the SIGKILL: {leftovers(proc.watch, [proc.work], wait=0)}")
+        # "Shortly after": 10 s leaves room for a loaded CI machine. UML's stubs have
+        # no parent-death signal: the helper's guardian must kill them (issue #6).
+        alive = [] if wait_for(lambda: not proc.watch.left(), 10) else proc.watch.left()
+        check(not alive, f"{name}: no UML process alive within 10 s of the helper's SIGKILL ({alive})")
+        for pid, _ in alive:  # not left running into the next boot's checks
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        # The guardian also removes what the helper would have: COW file, umid dir.
+        gone = wait_for(lambda: not leftovers(proc.watch, [proc.work], wait=0), 10)
+        left = [] if gone else leftovers(proc.watch, [proc.work], wait=0)
+        check(not left, f"{name}: no COW file or umid directory left within 10 s ({left})")
         again = p.boot(name, "--command", "true")
         check(again.returncode == 0, f"{name}: the next boot in the same work dir passes")
         expect_nothing_left(again.watch, [again.work], f"{name}, next boot: ")

@@ -1,8 +1,17 @@
 #include "process.hpp"
 
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
 #include <catch2/catch.hpp>
+
+#include "text.hpp"
 
 TEST_CASE("/proc/<pid>/stat lines, odd command names included") {
   const auto info = uml::parse_proc_stat("4242 (a (b) c) S 1 4240 4241 34816 4242 4194560 0");
@@ -24,4 +33,100 @@ TEST_CASE("session members are found by scanning /proc") {
   }
   CHECK(self);
   CHECK(uml::session_members(999999999).empty());
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// A helper-like process: forks, and the child supervises `sh -c script` as uml-helper
+// supervises UML, with `leftover` for its guardian; UML's pid comes back on a pipe.
+struct Supervisor {
+  pid_t pid = -1;
+  pid_t session = -1;
+
+  Supervisor(const std::string& script, const fs::path& leftover) {
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      ::close(fds[0]);
+      uml::LaunchSpec spec{"/bin/sh", {"-c", script}, std::nullopt, false};
+      spec.leftovers = {{leftover, true}};
+      uml::SuperviseOptions options;
+      options.on_start = [&](pid_t uml) {
+        [[maybe_unused]] const auto n = ::write(fds[1], &uml, sizeof uml);
+      };
+      try {
+        uml::launch_and_supervise(spec, options);
+      } catch (...) {
+        ::_exit(2);
+      }
+      ::_exit(0);  // never back into Catch in the forked copy
+    }
+    ::close(fds[1]);
+    REQUIRE(::read(fds[0], &session, sizeof session) == sizeof session);
+    ::close(fds[0]);
+  }
+
+  int wait() {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return status;
+  }
+};
+
+// Polls until `done()` or about `seconds` passed; returns done().
+template <class F>
+bool eventually(F done, int seconds) {
+  for (int i = 0; i < seconds * 100 && !done(); ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  return done();
+}
+
+fs::path scratch(const std::string& name) {
+  const auto dir = fs::temp_directory_path() / ("uml-process-test-" + std::to_string(::getpid()));
+  fs::create_directories(dir / name);
+  std::ofstream(dir / name / "file") << "left over\n";
+  return dir / name;
+}
+
+}  // namespace
+
+TEST_CASE("a SIGKILLed helper's guardian empties UML's session and removes its leftovers") {
+  const auto leftover = scratch("killed");
+  // The background sleep has no parent-death signal (PR_SET_PDEATHSIG is not inherited
+  // by fork), as UML's stubs: without the guardian it outlives the helper.
+  Supervisor helper("sleep 1000 & echo started; exec sleep 1000", leftover);
+  REQUIRE(eventually([&] { return uml::session_members(helper.session).size() == 2; }, 5));
+  ::kill(helper.pid, SIGKILL);
+  CHECK(WTERMSIG(helper.wait()) == SIGKILL);
+  CHECK(eventually([&] { return uml::session_members(helper.session).empty(); }, 5));
+  CHECK(eventually([&] { return !fs::exists(leftover); }, 5));
+  for (const auto& p : uml::session_members(helper.session)) {
+    ::kill(p.pid, SIGKILL);  // not left to run for 1000 s should the check fail
+  }
+}
+
+TEST_CASE("after a normal end the guardian leaves the files to the helper and is gone") {
+  const auto leftover = scratch("normal");
+  // A guardian that outlived the helper would then be reparented here, and found below.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  Supervisor helper("sleep 0.2", leftover);
+  const int status = helper.wait();
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(fs::exists(leftover / "file"));  // the helper's to remove, after its report
+  // Reaped by the helper: no guardian (a process named uml-guardian) is left.
+  std::this_thread::sleep_for(100ms);
+  for (const auto& p : uml::descendants(::getpid())) {
+    const auto comm = uml::read_file("/proc/" + std::to_string(p.pid) + "/comm");
+    INFO("process " << p.pid << " state " << p.state);
+    CHECK(comm.value_or("") != "uml-guardian\n");
+  }
+  ::prctl(PR_SET_CHILD_SUBREAPER, 0);
+  fs::remove_all(leftover.parent_path());
 }
