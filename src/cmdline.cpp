@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "error.hpp"
+#include "lpj.hpp"
 #include "text.hpp"
 
 namespace uml {
@@ -99,6 +100,9 @@ std::vector<std::string> kernel_arguments(const BootSpec& spec) {
     args.push_back(fmt::format("ubd{}={},{}", i, disk.cow.string(), disk.base.string()));
   }
   args.insert(args.end(), {"root=/dev/ubda", "rw", "init=/sbin/uml-init", "mem=" + spec.mem});
+  if (spec.lpj && !sets_lpj(spec.append)) {
+    args.push_back(fmt::format("lpj={}", *spec.lpj));
+  }
   // con=null ssl=null first: an unset console channel would open an xterm.
   args.insert(args.end(), {"con=null", "ssl=null"});
   args.push_back(spec.mode == Mode::Run ? "con0=fd:0,fd:1" : "con0=null,fd:1");

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -37,6 +38,7 @@ struct BootSpec {
   std::filesystem::path uml_dir;
   bool time_travel = false;
   bool kunit = false;
+  std::optional<std::uint64_t> lpj;  // preset delay-loop calibration (see lpj.hpp)
 };
 
 // UML's argv (without argv[0]). Throws Error for a malformed --env, --module or

@@ -18,6 +18,7 @@
 #include "error.hpp"
 #include "junit.hpp"
 #include "ktap.hpp"
+#include "lpj.hpp"
 #include "outcome.hpp"
 #include "preflight.hpp"
 #include "process.hpp"
@@ -218,6 +219,10 @@ BootSpec boot_spec(const BootOptions& options, const Workspace& ws, Mode mode) {
   spec.umid = ws.umid();
   spec.uml_dir = ws.uml_dir();
   spec.time_travel = options.time_travel;
+  // Time travel runs the delay loop in virtual time: the host's value means nothing.
+  if (!options.time_travel) {
+    spec.lpj = cached_lpj(options.kernel);
+  }
   return spec;
 }
 
@@ -523,6 +528,9 @@ int run_test(const TestOptions& options) {
   const auto run = launch_and_supervise(launch, supervise);
 
   const auto text = console.text();
+  if (!options.time_travel) {
+    remember_lpj(options.kernel, text);
+  }
   const auto findings = classify_console(text, spec.nonce);
   std::optional<KtapReport> kunit;
   if (options.kunit) {
