@@ -97,8 +97,44 @@ function(write_kernel_depfile depfile stamp)
   uml_write_depfile("${depfile}" "${stamp}" "${deps}")
 endfunction()
 
+# ccache hits across build trees (a new build directory, another UML_CACHE_DIR):
+# by default ccache hashes absolute paths and, because the kernel is built with
+# -g, the working directory, so a new tree missed on nearly every object. With a
+# base directory over the source and the build tree, paths are hashed relative
+# to the build directory, where every tree has the same layout. The compilation
+# directory recorded in a hit's debug info may then be the first tree's; the
+# sources' names are relative, and uml-gdb.py adds this build directory to gdb's
+# source path, so gdb still finds them. The user's own settings win.
+function(uml_ccache_across_trees)
+  if(NOT UML_CC MATCHES "(^|/)ccache( |$)")
+    return()
+  endif()
+  set(base "")
+  set(a "${UML_SOURCE_DIR}")
+  set(b "${UML_BUILD_DIR}")
+  # The deepest directory holding both.
+  while(NOT a STREQUAL "/" AND NOT a STREQUAL "")
+    cmake_path(IS_PREFIX a "${b}" holds_both NORMALIZE)
+    if(holds_both)
+      set(base "${a}")
+      break()
+    endif()
+    cmake_path(GET a PARENT_PATH a)
+  endwhile()
+  if(base STREQUAL "" OR base STREQUAL "/")
+    return() # nothing in common but the root: relative paths would not match anyway
+  endif()
+  if(NOT DEFINED ENV{CCACHE_BASEDIR})
+    set(ENV{CCACHE_BASEDIR} "${base}")
+  endif()
+  if(NOT DEFINED ENV{CCACHE_HASHDIR} AND NOT DEFINED ENV{CCACHE_NOHASHDIR})
+    set(ENV{CCACHE_NOHASHDIR} "1")
+  endif()
+endfunction()
+
 if(UML_ACTION STREQUAL "build")
   uml_make_jobs(jobs "${UML_JOBS}")
+  uml_ccache_across_trees()
   execute_process(COMMAND ${make_cmd} -j${jobs} RESULT_VARIABLE rc)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "UML kernel build failed (make exited with ${rc}); see the compiler output above.\n"

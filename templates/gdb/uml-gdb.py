@@ -76,6 +76,10 @@ def load_kernel_scripts(executable):
     if build_dir in _kernel_scripts_loaded:
         return
     _kernel_scripts_loaded.add(build_dir)
+    # Kernel objects that came from ccache may name another build tree as their
+    # compilation directory; their source names are relative to a build
+    # directory, so this one finds them (the sources are the same).
+    gdb.execute("directory " + build_dir, to_string=True)
     if not os.path.exists(script):
         note("no vmlinux-gdb.py beside the kernel (CONFIG_GDB_SCRIPTS is off): "
              "the lx-* commands are not available")

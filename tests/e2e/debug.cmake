@@ -132,7 +132,7 @@ expect("its work dir is empty (${left})" NOT left)
 
 # 3. The uml_debug target itself: gdb reads commands from a file on its
 # standard input and ends there, without booting.
-file(WRITE "${WORK_DIR}/gdb-commands" "uml-module-path\nshow args\n")
+file(WRITE "${WORK_DIR}/gdb-commands" "uml-module-path\nshow args\nshow directories\nlist start_kernel\n")
 execute_process(
   COMMAND "${CMAKE_COMMAND}" --build "${build}" --target uml_debug
   RESULT_VARIABLE rc
@@ -145,6 +145,13 @@ expect("the uml_debug target ran gdb (${rc})" rc EQUAL 0)
 expect("gdb has uml-gdb.py's commands and the module's directory" out MATCHES "[ \n]${hello_dir}\r?\n")
 expect("gdb will start the kernel on a fresh COW file in uml_debug's work dir" out MATCHES
        "ubd0=${example}/_uml/boot/uml_debug/[^ ,]+\\.cow,")
+# Kernel objects from ccache name their sources relative to a build directory
+# (CCACHE_BASEDIR), maybe another tree's: uml-gdb.py puts the kernel's own first.
+get_filename_component(kernel_dir "${kernel_image}" DIRECTORY)
+expect("gdb searches the kernel's build directory for sources" out MATCHES
+       "Source directories searched: ${kernel_dir}:")
+expect("gdb lists the kernel's own source (start_kernel in init/main.c)" out MATCHES
+       "set_task_stack_end_magic\\(&init_task\\);")
 
 # 4. Attach when no guest runs: a clear error, nothing started.
 execute_process(
