@@ -66,6 +66,10 @@ void add_confine_flag(CLI::App& app, BootOptions& o) {
                "Do not confine UML with Landlock (by default it reaches only the kernel, the "
                "images, the work dir, the guest RAM dir, --hostfs and system files, so the "
                "guest cannot mount other host paths with hostfs)");
+  app.add_flag("--no-pin", o.no_pin,
+               "Let UML's processes run on any CPU (by default they all run on one CPU that "
+               "no other guest of this machine is using, which makes a boot up to twice as "
+               "fast; unpinned when every CPU has a guest)");
 }
 
 constexpr auto debug_help = R"(

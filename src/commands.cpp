@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "affinity.hpp"
 #include "cmdline.hpp"
 #include "confine.hpp"
 #include "console.hpp"
@@ -514,6 +515,10 @@ int run_test(const TestOptions& options) {
   LaunchSpec launch{options.kernel, args, confined.tmpdir(), false};
   launch.ruleset_fd = confined.ruleset_fd();
   launch.leftovers = boot_leftovers(ws, confined);
+  const auto cpu = options.no_pin ? CpuClaim() : CpuClaim::any();
+  launch.cpu = cpu.cpu().value_or(-1);
+  log.write(cpu.cpu() ? fmt::format("# uml-helper: UML runs on CPU {}\n", *cpu.cpu())
+                      : std::string("# uml-helper: UML runs on any CPU\n"));
   SuperviseOptions supervise;
   supervise.timeout = to_ms(options.timeout);
   supervise.grace = to_ms(options.grace);
@@ -605,6 +610,8 @@ int run_interactive(const RunOptions& options) {
     LaunchSpec launch{options.kernel, args, confined.tmpdir(), true, true};
     launch.ruleset_fd = confined.ruleset_fd();
     launch.leftovers = boot_leftovers(ws, confined);
+    const auto cpu = options.no_pin ? CpuClaim() : CpuClaim::any();
+    launch.cpu = cpu.cpu().value_or(-1);
     SuperviseOptions supervise;
     supervise.on_start = [&](pid_t pid) {
       record.write({pid, fs::absolute(options.kernel), ws.umid()});

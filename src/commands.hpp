@@ -22,6 +22,7 @@ struct BootOptions {
   bool keep_cow = false;
   bool verbose = false;
   bool no_confine = false;  // run/test: UML without the Landlock ruleset
+  bool no_pin = false;      // run/test: UML's processes on any CPU (affinity.hpp)
 };
 
 struct RunOptions : BootOptions {

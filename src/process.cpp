@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -112,13 +113,15 @@ struct SessionSetup : bp::extend::handler {
   bool allow_debugger = false;
   int ruleset_fd = -1;   // made before the fork: allocating after it is unsafe
   int guardian_fd = -1;  // the helper's end of the guardian's socket; -1: none
+  int cpu = -1;          // pin to this CPU; -1: any
 
   explicit SessionSetup(pid_t parent_pid, bool allow_debugger_attach = false,
-                        int landlock_ruleset = -1, int guardian = -1)
+                        int landlock_ruleset = -1, int guardian = -1, int pin_cpu = -1)
       : parent(parent_pid),
         allow_debugger(allow_debugger_attach),
         ruleset_fd(landlock_ruleset),
-        guardian_fd(guardian) {}
+        guardian_fd(guardian),
+        cpu(pin_cpu) {}
 
   template <class Executor>
   void on_exec_setup(Executor& exec) const {
@@ -136,6 +139,14 @@ struct SessionSetup : bp::extend::handler {
       *end = '\0';
       [[maybe_unused]] const auto n =
           ::send(guardian_fd, message, static_cast<std::size_t>(end + 1 - message), MSG_NOSIGNAL);
+    }
+    if (cpu >= 0) {
+      // Before exec: UML's threads and stub processes inherit it. A failure leaves
+      // UML unpinned, only slower.
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(cpu, &set);
+      ::sched_setaffinity(0, sizeof set, &set);
     }
     // A panicking UML aborts; a core dump of the guest's RAM is not wanted.
     const struct rlimit no_core { 0, 0 };
@@ -322,7 +333,7 @@ bp::child start_child(const LaunchSpec& spec, bp::pipe* console, int guardian_fd
   if (spec.tmpdir) {
     env["TMPDIR"] = spec.tmpdir->string();
   }
-  const SessionSetup setup(::getpid(), spec.allow_debugger, spec.ruleset_fd, guardian_fd);
+  const SessionSetup setup(::getpid(), spec.allow_debugger, spec.ruleset_fd, guardian_fd, spec.cpu);
   try {
     if (console == nullptr) {
       return bp::child(bp::exe = spec.kernel.string(), bp::args = spec.args, env, setup);

@@ -53,6 +53,8 @@ struct LaunchSpec {
   // What the helper removes after the boot (COW files, umid dir, ...), in that order:
   // the guardian removes them if the helper is killed before it could.
   std::vector<Leftover> leftovers{};
+  // UML and every process it starts run on this CPU only (affinity.hpp); -1: any.
+  int cpu = -1;
 };
 
 struct SuperviseOptions {

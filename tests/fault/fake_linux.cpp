@@ -6,6 +6,7 @@
 // $FAKE_RECORD names a file where it writes its pid, session, limits and children.
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -150,6 +151,15 @@ int main(int argc, char** argv) {
   int pdeathsig = 0;
   prctl(PR_GET_PDEATHSIG, &pdeathsig);
   const char* tmpdir = std::getenv("TMPDIR");
+  std::string cpus;  // the CPUs it may run on, as the helper pinned it (or not)
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  sched_getaffinity(0, sizeof set, &set);
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set)) {
+      cpus += (cpus.empty() ? "" : ",") + std::to_string(cpu);
+    }
+  }
   std::string args;
   for (int i = 1; i < argc; ++i) {
     args += std::string(i > 1 ? " " : "") + argv[i];
@@ -157,7 +167,7 @@ int main(int argc, char** argv) {
   const auto state =
       "FAKE-STATE pid=" + std::to_string(getpid()) + " sid=" + std::to_string(getsid(0)) +
       " core=" + std::to_string(core.rlim_cur) + " pdeathsig=" + std::to_string(pdeathsig) +
-      " tmpdir=" + (tmpdir != nullptr ? tmpdir : "");
+      " tmpdir=" + (tmpdir != nullptr ? tmpdir : "") + " cpus=" + cpus;
   record(state);
   record("args=" + args);
   say("Linux version 6.12.0-fake (fake@fake)");

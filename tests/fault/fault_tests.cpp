@@ -20,6 +20,7 @@
 #include <boost/process.hpp>
 #include <catch2/catch.hpp>
 
+#include "affinity.hpp"
 #include "process.hpp"
 
 namespace bp = boost::process;
@@ -548,4 +549,36 @@ TEST_CASE("run --persist keeps its COW file, the base image untouched") {
   CHECK(fs::exists(cow));
   CHECK(h.arg("ubd0") == cow.string() + "," + h.rootfs.string());
   CHECK(fs::last_write_time(h.rootfs) == before);
+}
+
+TEST_CASE("UML runs on the one CPU the helper claimed, or on any with --no-pin") {
+  std::string allowed;
+  for (const int cpu : uml::allowed_cpus()) {
+    allowed += (allowed.empty() ? "" : ",") + std::to_string(cpu);
+  }
+  {
+    Helper h;
+    const auto r = h.run_mode("pass");
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    const auto log = slurp(h.work / "console.log");
+    const std::string pinned = "# uml-helper: UML runs on CPU ";
+    if (const auto at = log.find(pinned); at != std::string::npos) {
+      const auto cpu = log.substr(at + pinned.size(), log.find('\n', at) - at - pinned.size());
+      CHECK(h.state("cpus") == cpu);
+    } else {
+      // Only when there is nothing to choose from, or every CPU has a guest meanwhile.
+      CHECK(log.find("# uml-helper: UML runs on any CPU") != std::string::npos);
+      CHECK(h.state("cpus") == allowed);
+    }
+  }
+  {
+    Helper h;
+    const auto r = h.run_mode("pass", {"--no-pin"});
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    CHECK(h.state("cpus") == allowed);
+    CHECK(slurp(h.work / "console.log").find("# uml-helper: UML runs on any CPU") !=
+          std::string::npos);
+  }
 }
