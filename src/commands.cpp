@@ -111,34 +111,22 @@ class Workspace {
       return;
     }
     cleaned_ = true;
-    std::error_code ec;
-    fs::remove_all(uml_dir_ / umid_, ec);
-    if (!uml_dir_fallback_) {
-      fs::remove(uml_dir_, ec);  // only when empty
-    }
-    if (!keep_cow_) {
-      for (const auto& cow : temporary_cows_) {
-        fs::remove(cow, ec);
-      }
-    }
-    if (owns_dir_ && !keep_dir && !keep_cow_) {
-      fs::remove_all(dir_, ec);
-    }
+    remove_leftovers(leftovers(keep_dir));
   }
 
-  // What clean(false) removes, in its order: the guardian (process.hpp) removes it
-  // should the helper be killed before it can.
-  std::vector<Leftover> leftovers() const {
+  // What clean(keep_dir) removes, in its order. With keep_dir false, the guardian's
+  // list (process.hpp): it removes them should the helper be killed before it can.
+  std::vector<Leftover> leftovers(bool keep_dir = false) const {
     std::vector<Leftover> paths{{uml_dir_ / umid_, true}};
     if (!uml_dir_fallback_) {
-      paths.push_back({uml_dir_, false});
+      paths.push_back({uml_dir_, false});  // only when empty
     }
     if (!keep_cow_) {
       for (const auto& cow : temporary_cows_) {
         paths.push_back({cow, true});
       }
     }
-    if (owns_dir_ && !keep_cow_) {
+    if (owns_dir_ && !keep_dir && !keep_cow_) {
       paths.push_back({dir_, true});
     }
     return paths;
@@ -269,12 +257,7 @@ class Confined {
     ruleset_.emplace(confine_rules(input));
   }
 
-  ~Confined() {
-    if (!own_tmpdir_.empty()) {
-      std::error_code ec;
-      fs::remove_all(own_tmpdir_, ec);
-    }
-  }
+  ~Confined() { remove_leftovers(leftovers()); }
   Confined(const Confined&) = delete;
   Confined& operator=(const Confined&) = delete;
 

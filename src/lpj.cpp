@@ -53,7 +53,7 @@ std::optional<fs::path> lpj_cache_file() {
 
 namespace {
 
-std::string cpu_model() {
+std::string read_cpu_model() {
   std::ifstream in("/proc/cpuinfo");
   std::string line;
   while (std::getline(in, line)) {
@@ -65,6 +65,12 @@ std::string cpu_model() {
     }
   }
   return "unknown";
+}
+
+// Read once: a boot looks its kernel up before and records it after.
+const std::string& cpu_model() {
+  static const std::string model = read_cpu_model();
+  return model;
 }
 
 // Tabs and newlines would break the line format.
@@ -125,6 +131,7 @@ std::string update_lpj(std::string_view cache, const LpjKey& key, std::uint64_t 
   if (const auto old = find_lpj(cache, key)) {
     lpj = std::max(lpj, *old);
   }
+  const auto kernel = field(key.kernel);
   for (const auto line : split_lines(cache)) {
     const auto tab = line.find('\t');
     if (tab == std::string_view::npos) {
@@ -132,7 +139,7 @@ std::string update_lpj(std::string_view cache, const LpjKey& key, std::uint64_t 
     }
     // Any older line of the same kernel file goes: it was rebuilt or moved CPUs.
     const auto last_tab = line.rfind('\t');
-    if (line.substr(last_tab + 1) == field(key.kernel)) {
+    if (line.substr(last_tab + 1) == kernel) {
       continue;
     }
     others.push_back(line);

@@ -451,20 +451,24 @@ void close_from(int first) {
     for (const pid_t session : sessions) {
       kill_session(session);
     }
-    for (const auto& leftover : leftovers) {
-      std::error_code ec;
-      if (leftover.recursive) {
-        std::filesystem::remove_all(leftover.path, ec);
-      } else {
-        std::filesystem::remove(leftover.path, ec);
-      }
-    }
+    remove_leftovers(leftovers);
   } catch (...) {
   }
   ::_exit(0);
 }
 
 }  // namespace
+
+void remove_leftovers(const std::vector<Leftover>& leftovers) {
+  for (const auto& leftover : leftovers) {
+    std::error_code ec;
+    if (leftover.recursive) {
+      std::filesystem::remove_all(leftover.path, ec);
+    } else {
+      std::filesystem::remove(leftover.path, ec);
+    }
+  }
+}
 
 Guardian::Guardian(const std::vector<Leftover>& leftovers) {
   int fds[2];

@@ -40,6 +40,10 @@ struct Leftover {
   bool recursive = true;  // false: a directory removed only when empty
 };
 
+// Removes them in order, ignoring what is already gone: the helper's own cleanup and
+// the guardian's.
+void remove_leftovers(const std::vector<Leftover>& leftovers);
+
 struct LaunchSpec {
   std::filesystem::path kernel;
   std::vector<std::string> args;

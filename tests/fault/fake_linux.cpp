@@ -6,7 +6,6 @@
 // $FAKE_RECORD names a file where it writes its pid, session, limits and children.
 
 #include <fcntl.h>
-#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -22,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "affinity.hpp"
 #include "text.hpp"
 
 namespace fs = std::filesystem;
@@ -152,13 +152,8 @@ int main(int argc, char** argv) {
   prctl(PR_GET_PDEATHSIG, &pdeathsig);
   const char* tmpdir = std::getenv("TMPDIR");
   std::string cpus;  // the CPUs it may run on, as the helper pinned it (or not)
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  sched_getaffinity(0, sizeof set, &set);
-  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-    if (CPU_ISSET(cpu, &set)) {
-      cpus += (cpus.empty() ? "" : ",") + std::to_string(cpu);
-    }
+  for (const int cpu : uml::allowed_cpus()) {
+    cpus += (cpus.empty() ? "" : ",") + std::to_string(cpu);
   }
   std::string args;
   for (int i = 1; i < argc; ++i) {
