@@ -628,7 +628,7 @@ def clear_errors(p):
 def soak_100(p):
     """100 boots in a row: no process, no file in the work dir, TMPDIR,
     /dev/shm or the uml_dir fallback, and no growth in the peak memory of a
-    boot (helper and UML, from wait4) from the first ten to the last ten."""
+    boot (helper and UML, from wait4) from the first fifty to the last fifty."""
     tmp = p.work / "tmp"  # the guest RAM files of these boots, and nothing else
     tmp.mkdir()
     env = dict(os.environ, TMPDIR=str(tmp))
@@ -648,10 +648,15 @@ def soak_100(p):
             problems.append(f"boot {i}: exit {proc.returncode}")
         problems += leftovers(proc.watch, [proc.work])
     available_after = meminfo("MemAvailable")
-    first, last = statistics.median(peak_kib[:10]), statistics.median(peak_kib[-10:])
-    print(f"peak memory of a boot (median): first 10 {first} KiB, last 10 {last} KiB")
-    print(f"seconds per boot (median): first 10 {statistics.median(seconds[:10]):.2f}, ", end="")
-    print(f"last 10 {statistics.median(seconds[-10:]):.2f}")
+    # One boot's peak is noisy: the same UML command line peaks anywhere from
+    # 14 to 27 MiB, as the guest happens to touch more or fewer of its RAM pages.
+    # Growth (a helper or a host-side file that grows with every boot) moves the
+    # whole series, so the medians of the two halves are compared.
+    first, last = statistics.median(peak_kib[:50]), statistics.median(peak_kib[50:])
+    print(f"peak memory of a boot (median): first 50 {first} KiB, last 50 {last} KiB")
+    print("peak memory of each boot (KiB):", " ".join(str(k) for k in peak_kib))
+    print(f"seconds per boot (median): first 50 {statistics.median(seconds[:50]):.2f}, ", end="")
+    print(f"last 50 {statistics.median(seconds[50:]):.2f}")
     print(f"host MemAvailable: {available_before} KiB before, {available_after} KiB after (other jobs move it)")
     check(not problems, f"100 boots pass and leave no process, COW or umid dir ({problems})")
     check(len(umids) == 100, f"100 distinct boots ran ({len(umids)} umids seen)")
