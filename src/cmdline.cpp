@@ -105,9 +105,9 @@ std::vector<std::string> kernel_arguments(const BootSpec& spec) {
   }
   // con=null ssl=null first: an unset console channel would open an xterm.
   args.insert(args.end(), {"con=null", "ssl=null"});
-  args.push_back(spec.mode == Mode::Run ? "con0=fd:0,fd:1" : "con0=null,fd:1");
-  if (spec.mode == Mode::Run) {
-    args.push_back("quiet");  // the shell's prompt is what the user wants to see
+  args.push_back(spec.mode == Mode::Test ? "con0=null,fd:1" : "con0=fd:0,fd:1");
+  if (spec.mode != Mode::Test) {
+    args.push_back("quiet");  // the shell's prompt, or the commands' output, is what counts
   }
   args.push_back("umid=" + spec.umid);
   args.push_back("uml_dir=" + spec.uml_dir.string());
@@ -125,7 +125,9 @@ std::vector<std::string> kernel_arguments(const BootSpec& spec) {
     args.push_back("kunit.enable=1");
   }
   // Unknown KEY=VALUE arguments reach init as environment variables (names without dots).
-  args.push_back(spec.mode == Mode::Run ? "UML_MODE=run" : "UML_MODE=test");
+  args.push_back(spec.mode == Mode::Test  ? "UML_MODE=test"
+                 : spec.mode == Mode::Run ? "UML_MODE=run"
+                                          : "UML_MODE=script");
   args.push_back("UML_NONCE=" + spec.nonce);
   if (!spec.modules.empty()) {
     std::string joined;

@@ -15,7 +15,9 @@ inline constexpr std::size_t command_line_size = 4096;
 // UML appends this when no console= is given; it takes room in the same buffer.
 inline constexpr std::string_view default_console_arg = "console=tty0";
 
-enum class Mode { Test, Run };
+// Test: run UML_CMD, report markers. Run: a shell on the user's terminal. Script: the
+// helper's stdin is no terminal, so the guest shell runs the commands read from it.
+enum class Mode { Test, Run, Script };
 
 // One ubd disk: the base image is only read; writes go to the COW file.
 struct Disk {

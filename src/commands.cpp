@@ -571,6 +571,25 @@ int run_test(const TestOptions& options) {
   return to_int(outcome.code);
 }
 
+namespace {
+
+// Passes guest output on as it comes; a reader that went away (EPIPE) is not an error
+// that should stop the guest.
+void write_stdout(std::string_view text) {
+  while (!text.empty()) {
+    const auto n = ::write(STDOUT_FILENO, text.data(), text.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return;
+    }
+    text.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+}  // namespace
+
 int run_interactive(const RunOptions& options) {
   mem_bytes(options.mem);
   Workspace ws(options, options.persist);
@@ -579,10 +598,18 @@ int run_interactive(const RunOptions& options) {
     ws.clean(false);
     return to_int(ExitCode::Infrastructure);
   }
-  const auto spec = boot_spec(options, ws, Mode::Run);
+  // No terminal to type on (a pipe, a file, /dev/null, an IDE's build): the guest shell
+  // runs what stdin holds, as sh does, instead of waiting for a person.
+  const bool script = ::isatty(STDIN_FILENO) == 0;
+  const auto spec = boot_spec(options, ws, script ? Mode::Script : Mode::Run);
   const auto args = kernel_arguments(spec);
   if (options.verbose) {
     fmt::print(stderr, "uml-helper: {}\n", command_line(options.kernel, args));
+  }
+  if (script) {
+    fmt::print(stderr,
+               "uml-helper: stdin is not a terminal: the guest shell runs the commands it "
+               "reads from there, then powers off\n");
   }
 
   SuperviseResult run;
@@ -590,7 +617,8 @@ int run_interactive(const RunOptions& options) {
     Confined confined(options, ws, spec, report.ram_dir);
     InstanceRecord record(ws.dir() / instance_file_name);
     TerminalGuard terminal;
-    LaunchSpec launch{options.kernel, args, confined.tmpdir(), true, true};
+    LaunchSpec launch{options.kernel, args, confined.tmpdir(), !script, true};
+    launch.forward_input = script;
     launch.ruleset_fd = confined.ruleset_fd();
     launch.leftovers = boot_leftovers(ws, confined);
     const auto cpu = options.no_pin ? CpuClaim() : CpuClaim::any();
@@ -599,7 +627,13 @@ int run_interactive(const RunOptions& options) {
     supervise.on_start = [&](pid_t pid) {
       record.write({pid, fs::absolute(options.kernel), ws.umid()});
     };
+    ScriptOutput output(spec.nonce);
+    if (script) {
+      supervise.on_output = [&](std::string_view chunk) { write_stdout(output.feed(chunk)); };
+      supervise.input_ready = [&] { return output.ready(); };
+    }
     run = launch_and_supervise(launch, supervise);
+    write_stdout(output.finish());
   }
   ws.clean(false);
   if (run.facts.helper_signal) {

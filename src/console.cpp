@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <utility>
 
 #include "text.hpp"
 
@@ -215,6 +216,56 @@ std::string ConsoleBuffer::text() const {
   }
   return head_ + "\n[uml-helper: " + std::to_string(omitted_) + " bytes of console omitted]\n" +
          tail_;
+}
+
+}  // namespace uml
+
+namespace uml {
+
+ScriptOutput::ScriptOutput(std::string_view nonce) : marker_("UML-INPUT " + std::string(nonce)) {}
+
+std::string ScriptOutput::feed(std::string_view chunk) {
+  if (ready_) {
+    return std::string(chunk);
+  }
+  held_.append(chunk);
+  std::string out;
+  std::size_t start = 0;
+  for (auto end = held_.find('\n'); end != std::string::npos && !ready_;
+       end = held_.find('\n', start)) {
+    auto line = std::string_view(held_).substr(start, end - start);
+    const auto whole = std::string_view(held_).substr(start, end + 1 - start);
+    start = end + 1;
+    if (line.ends_with('\r')) {
+      line.remove_suffix(1);
+    }
+    if (line.empty()) {
+      ++blank_;
+      continue;
+    }
+    if (line == marker_) {
+      ready_ = true;
+      blank_ -= std::min<std::size_t>(blank_, 1);
+    }
+    out.append(blank_, '\n');
+    blank_ = 0;
+    if (!ready_) {
+      out.append(whole);
+    }
+  }
+  held_.erase(0, start);
+  if (ready_) {
+    out.append(blank_, '\n');
+    blank_ = 0;
+    out += std::exchange(held_, {});
+  }
+  return out;
+}
+
+std::string ScriptOutput::finish() {
+  std::string out(blank_, '\n');
+  blank_ = 0;
+  return out + std::exchange(held_, {});
 }
 
 }  // namespace uml

@@ -63,4 +63,22 @@ class ConsoleBuffer {
   std::size_t omitted_ = 0;
 };
 
+// The guest's output in script mode (`run` with no terminal on stdin), as the helper
+// passes it on: all of it but the UML-INPUT <nonce> marker line and the empty line its
+// leading newline makes. The marker says the guest shell is ready for the commands.
+class ScriptOutput {
+ public:
+  explicit ScriptOutput(std::string_view nonce);
+
+  std::string feed(std::string_view chunk);  // what to pass on now
+  std::string finish();                      // what was held back, at the end
+  bool ready() const { return ready_; }
+
+ private:
+  std::string marker_;
+  std::string held_;       // an unfinished line, until the marker is seen
+  std::size_t blank_ = 0;  // empty lines held back: one may be the marker's
+  bool ready_ = false;
+};
+
 }  // namespace uml

@@ -328,7 +328,47 @@ bool drain(int fd, const std::function<void(std::string_view)>& sink) {
   }
 }
 
-bp::child start_child(const LaunchSpec& spec, bp::pipe* console, int guardian_fd) {
+// Copies the helper's stdin into UML's input pipe without ever blocking the supervision
+// loop (the guest reads when it likes). The helper's stdin stays blocking: its open file
+// may be shared with other processes; it is read only when poll() says so.
+class InputForwarder {
+ public:
+  explicit InputForwarder(int pipe_fd) : to_(pipe_fd) { set_nonblocking(to_); }
+
+  bool wants_read() const { return !ended_ && pending_.empty(); }
+  bool wants_write() const { return !pending_.empty(); }
+
+  void read_input() {
+    char buffer[65536];
+    const auto n = ::read(STDIN_FILENO, buffer, sizeof buffer);
+    if (n > 0) {
+      pending_.assign(buffer, static_cast<std::size_t>(n));
+      ends_line_ = buffer[n - 1] == '\n';
+    } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+      // ^D ends the input only at the start of a line; before, it ends the line.
+      pending_ = ends_line_ ? "\x04" : "\n\x04";
+      ended_ = true;
+    }
+  }
+
+  void write_pending() {
+    const auto n = ::write(to_, pending_.data(), pending_.size());
+    if (n > 0) {
+      pending_.erase(0, static_cast<std::size_t>(n));
+    } else if (n < 0 && errno != EINTR && errno != EAGAIN) {
+      pending_.clear();  // UML closed its end: the guest is gone
+      ended_ = true;
+    }
+  }
+
+ private:
+  int to_;
+  std::string pending_;
+  bool ends_line_ = true;
+  bool ended_ = false;
+};
+
+bp::child start_child(const LaunchSpec& spec, bp::pipe* console, bp::pipe* input, int guardian_fd) {
   auto env = boost::this_process::environment();
   if (spec.tmpdir) {
     env["TMPDIR"] = spec.tmpdir->string();
@@ -337,6 +377,10 @@ bp::child start_child(const LaunchSpec& spec, bp::pipe* console, int guardian_fd
   try {
     if (console == nullptr) {
       return bp::child(bp::exe = spec.kernel.string(), bp::args = spec.args, env, setup);
+    }
+    if (input != nullptr) {
+      return bp::child(bp::exe = spec.kernel.string(), bp::args = spec.args,
+                       (bp::std_out & bp::std_err) > *console, bp::std_in < *input, env, setup);
     }
     return bp::child(bp::exe = spec.kernel.string(), bp::args = spec.args,
                      (bp::std_out & bp::std_err) > *console, bp::std_in < bp::null, env, setup);
@@ -570,19 +614,34 @@ SuperviseResult launch_and_supervise(const LaunchSpec& spec, const SuperviseOpti
   // Orphans of UML come to the helper, which reaps them, instead of lingering as zombies.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
 
-  std::optional<bp::pipe> console;
-  if (!spec.interactive) {
+  const auto make_pipe = [] {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) {
       throw Error(fmt::format("pipe2: {}", std::strerror(errno)));
     }
-    console.emplace(fds[0], fds[1]);
+    return bp::pipe(fds[0], fds[1]);
+  };
+  std::optional<bp::pipe> console;
+  std::optional<bp::pipe> input;
+  if (!spec.interactive) {
+    console.emplace(make_pipe());
+    if (spec.forward_input) {
+      input.emplace(make_pipe());
+    }
   }
   // After SignalWatch: a stop signal from now on is the helper's to handle normally.
   const Guardian guardian(spec.leftovers);
   const auto start = Clock::now();
-  auto child = start_child(spec, console ? &*console : nullptr, guardian.fd());
+  auto child =
+      start_child(spec, console ? &*console : nullptr, input ? &*input : nullptr, guardian.fd());
   const pid_t pid = child.id();
+  std::optional<InputForwarder> forwarder;
+  if (input) {
+    // UML's now; the helper keeps the other end open to the last.
+    ::close(input->native_source());
+    input->assign_source(-1);
+    forwarder.emplace(input->native_sink());
+  }
   if (options.on_start) {
     options.on_start(pid);
   }
@@ -653,15 +712,28 @@ SuperviseResult launch_and_supervise(const LaunchSpec& spec, const SuperviseOpti
       auto wake = std::min({deadline, stop_deadline, drain_deadline, now + milliseconds(250)});
       const auto wait_ms = std::max<long>(
           0, std::chrono::duration_cast<milliseconds>(wake - Clock::now()).count() + 1);
-      std::array<pollfd, 2> fds{{{signals.fd(), POLLIN, 0}, {console_fd, POLLIN, 0}}};
-      const nfds_t count = console_fd >= 0 ? 2 : 1;
-      if (::poll(fds.data(), count, static_cast<int>(wait_ms)) < 0 && errno != EINTR) {
+      // Signals, the console, then the helper's stdin or UML's input pipe; a negative fd
+      // is one poll() skips.
+      const bool forwarding = forwarder && !exited && options.input_ready && options.input_ready();
+      const int stdin_fd = forwarding && forwarder->wants_read() ? STDIN_FILENO : -1;
+      const int input_fd = forwarding && forwarder->wants_write() ? input->native_sink() : -1;
+      std::array<pollfd, 4> fds{{{signals.fd(), POLLIN, 0},
+                                 {console_fd, POLLIN, 0},
+                                 {stdin_fd, POLLIN, 0},
+                                 {input_fd, POLLOUT, 0}}};
+      if (::poll(fds.data(), fds.size(), static_cast<int>(wait_ms)) < 0 && errno != EINTR) {
         throw Error(fmt::format("poll: {}", std::strerror(errno)));
       }
       if (console_fd >= 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
         if (!drain(console_fd, options.on_output)) {
           console_fd = -1;  // end of file: every writer is gone
         }
+      }
+      if (stdin_fd >= 0 && fds[2].revents != 0) {
+        forwarder->read_input();  // after POLLHUP or POLLERR, read() says end of file
+      }
+      if (input_fd >= 0 && fds[3].revents != 0) {
+        forwarder->write_pending();
       }
       for (const int sig : signals.take()) {
         if (!result.facts.helper_signal) {

@@ -59,6 +59,9 @@ struct LaunchSpec {
   std::vector<Leftover> leftovers{};
   // UML and every process it starts run on this CPU only (affinity.hpp); -1: any.
   int cpu = -1;
+  // Not interactive, and UML's stdin (its console's input) is a pipe that the helper
+  // fills from its own stdin (see SuperviseOptions::input_ready).
+  bool forward_input = false;
 };
 
 struct SuperviseOptions {
@@ -66,6 +69,10 @@ struct SuperviseOptions {
   std::chrono::milliseconds grace{5000};            // SIGTERM to SIGKILL
   std::function<void(std::string_view)> on_output;  // console chunks, as they come
   std::function<void(pid_t)> on_start;              // UML's pid, once it runs
+  // With LaunchSpec::forward_input: the helper's stdin is copied to UML's once this says
+  // the guest is ready (before, a tty would echo it). At its end the pipe gets ^D, the
+  // guest tty's end of file, and stays open: UML hangs up its tty when its input ends.
+  std::function<bool()> input_ready;
 };
 
 struct SuperviseResult {

@@ -95,6 +95,27 @@ execute_process(
 message("${out}")
 expect("poweroff typed in uml_run ends it with status 0 (rc ${rc})" rc EQUAL 0)
 
+# No terminal at all (a pipe, an IDE's build): the guest shell runs the piped commands,
+# with no prompt and no echo, and uml_run ends with the last one's status.
+execute_process(
+  COMMAND sh -c "${typed} | timeout 120 \"${CMAKE_COMMAND}\" --build \"${build}\" --target uml_run"
+  RESULT_VARIABLE rc
+  OUTPUT_VARIABLE out
+  ERROR_VARIABLE out)
+message("${out}")
+expect("uml_run from a pipe ran the commands" out MATCHES "RUN-OK")
+expect("uml_run from a pipe neither echoed them nor prompted" NOT out MATCHES "RUN-\"\"OK|/ # ")
+expect("uml_run from a pipe ended by itself (not by the timeout)" NOT rc EQUAL 124)
+expect("uml_run from a pipe ends with the last command's status (7)" NOT rc EQUAL 0)
+# Nothing to read (/dev/null): the guest powers off at once instead of waiting.
+execute_process(
+  COMMAND sh -c "timeout 120 \"${CMAKE_COMMAND}\" --build \"${build}\" --target uml_run </dev/null"
+  RESULT_VARIABLE rc
+  OUTPUT_VARIABLE out
+  ERROR_VARIABLE out)
+message("${out}")
+expect("uml_run with stdin /dev/null powers off with status 0 (rc ${rc})" rc EQUAL 0)
+
 # Nothing left behind.
 file(GLOB_RECURSE cows "${build}/_uml/boot/*.cow")
 expect("no COW file left (${cows})" NOT cows)

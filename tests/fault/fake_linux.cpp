@@ -6,6 +6,7 @@
 // $FAKE_RECORD names a file where it writes its pid, session, limits and children.
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -19,6 +20,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "affinity.hpp"
@@ -189,6 +191,29 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (mode == "script") {
+    // The guest of `run` without a terminal: ready, then the commands until ^D; the
+    // exit status is how many lines came. A real tty would echo input that came early,
+    // and hang up when the input pipe closes.
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    pollfd early{STDIN_FILENO, POLLIN, 0};
+    say(::poll(&early, 1, 0) > 0 ? "FAKE-EARLY-INPUT" : "FAKE-NO-EARLY-INPUT");
+    say("\nUML-INPUT " + nonce);
+    std::string input;
+    char c = 0;
+    while (::read(STDIN_FILENO, &c, 1) == 1 && c != '\x04') {
+      input += c;
+    }
+    say(c == '\x04' ? "FAKE-INPUT-EOT" : "FAKE-INPUT-NO-EOT");
+    const auto lines = uml::split_lines(input);
+    for (const auto line : lines) {
+      say("FAKE-INPUT " + std::string(line));
+    }
+    pollfd after{STDIN_FILENO, POLLIN, 0};
+    ::poll(&after, 1, 100);
+    say((after.revents & POLLHUP) != 0 ? "FAKE-INPUT-CLOSED" : "FAKE-INPUT-OPEN");
+    finish(static_cast<int>(lines.size()));
+  }
   if (mode == "pass" || mode.empty()) {
     say("UML-RESULT " + nonce + " 0");
     finish(0);

@@ -62,6 +62,7 @@ struct Helper {
   fs::path work = dir / "work";
   fs::path rootfs = dir / "root.img";
   std::map<std::string, std::string> env;
+  std::optional<std::string> input;  // the helper's stdin (a file); else /dev/null
 
   Helper() { std::ofstream(rootfs) << "not really an image\n"; }
 
@@ -76,6 +77,13 @@ struct Helper {
     environment["FAKE_RECORD"] = (work / "record").string();
     for (const auto& [key, value] : env) {
       environment[key] = value;
+    }
+    if (input) {
+      std::ofstream(dir / "stdin") << *input;
+      return bp::child(bp::exe = UML_HELPER, bp::args = args, environment,
+                       bp::std_out > (dir / "stdout").string(),
+                       bp::std_err > (dir / "stderr").string(),
+                       bp::std_in < (dir / "stdin").string());
     }
     return bp::child(bp::exe = UML_HELPER, bp::args = args, environment,
                      bp::std_out > (dir / "stdout").string(),
@@ -522,14 +530,14 @@ TEST_CASE("doctor prints one finding per check and agrees with its exit status")
   CHECK(missing.out.find("FAIL  kernel:") != std::string::npos);
 }
 
-TEST_CASE("run: the terminal is the console and the guest's status is the exit status") {
+TEST_CASE("run: the guest's status is the exit status") {
   Helper h;
   const auto r = h.run(h.base_args("status:5", "run"));
   INFO(r.out << r.err);
   CHECK(r.status == 5);
   const auto args = h.arg("con0");
   CHECK(args == "fd:0,fd:1");
-  CHECK(h.arg("UML_MODE") == "run");
+  CHECK(h.arg("UML_MODE") == "script");  // stdin is /dev/null here, no terminal
   h.check_nothing_left();
 
   Helper p;
@@ -537,6 +545,31 @@ TEST_CASE("run: the terminal is the console and the guest's status is the exit s
   CHECK(panic.status == 4);
   CHECK(panic.err.find("UML aborted (kernel panic)") != std::string::npos);
   p.check_nothing_left();
+}
+
+TEST_CASE("run without a terminal: stdin's commands reach the guest once it is ready") {
+  for (const std::string text : {"echo one\nexit 2\n", "echo one\nexit 2"}) {
+    Helper h;
+    h.input = text;
+    const auto r = h.run(h.base_args("script", "run"));
+    INFO(r.out << r.err);
+    CHECK(h.arg("UML_MODE") == "script");
+    CHECK(r.err.find("stdin is not a terminal") != std::string::npos);
+    CHECK(r.out.find("FAKE-NO-EARLY-INPUT") != std::string::npos);
+    // The last line is ended before ^D, which ends the input only at a line's start.
+    CHECK(r.out.find("FAKE-INPUT-EOT\nFAKE-INPUT echo one\nFAKE-INPUT exit 2\n") !=
+          std::string::npos);
+    CHECK(r.out.find("FAKE-INPUT-OPEN") != std::string::npos);
+    CHECK(r.out.find("UML-INPUT") == std::string::npos);  // the marker is the helper's
+    CHECK(r.status == 2);
+    h.check_nothing_left();
+  }
+
+  Helper empty;  // /dev/null: the guest shell gets end of file at once and powers off
+  const auto r = empty.run(empty.base_args("script", "run"));
+  INFO(r.out << r.err);
+  CHECK(r.out.find("FAKE-INPUT-EOT") != std::string::npos);
+  CHECK(r.status == 0);
 }
 
 TEST_CASE("run --persist keeps its COW file, the base image untouched") {

@@ -63,6 +63,16 @@ TEST_CASE("run mode: the terminal is the console, no command") {
   CHECK(value(args, "UML_CMD").empty());
 }
 
+TEST_CASE("script mode: the console reads the helper's pipe, init runs a plain shell") {
+  auto s = spec();
+  s.mode = uml::Mode::Script;
+  const auto args = kernel_arguments(s);
+  CHECK(has(args, "con0=fd:0,fd:1"));
+  CHECK(has(args, "UML_MODE=script"));
+  CHECK(has(args, "quiet"));
+  CHECK(value(args, "UML_CMD").empty());
+}
+
 TEST_CASE("extra disks, modules, env, hostfs, KUnit, time-travel and appended arguments") {
   auto s = spec();
   s.disks.push_back({"/img/data.img", "/w/uh1-ubd1.cow"});

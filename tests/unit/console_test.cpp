@@ -150,3 +150,32 @@ TEST_CASE("the console buffer keeps head and tail of a flood") {
   CHECK(text.find("bytes of console omitted") != std::string::npos);
   CHECK(text.size() < 80);
 }
+
+TEST_CASE("script output: the UML-INPUT marker is taken out, wherever chunks split it") {
+  const std::string console =
+      std::string("warning: early\n\nUML-INPUT ") + nonce + "\nhi-there\nno newline yet";
+  for (std::size_t split = 0; split <= console.size(); ++split) {
+    INFO("split at " << split);
+    uml::ScriptOutput output(nonce);
+    auto out = output.feed(console.substr(0, split));
+    out += output.feed(console.substr(split));
+    CHECK(output.ready());
+    CHECK(out + output.finish() == "warning: early\nhi-there\nno newline yet");
+  }
+}
+
+TEST_CASE("script output: not ready before the marker, nor on another nonce's marker") {
+  uml::ScriptOutput output(nonce);
+  CHECK(output.feed("\n\nUML-INPUT 1111111111111111\r\nline\r\n") ==
+        "\n\nUML-INPUT 1111111111111111\r\nline\r\n");
+  CHECK_FALSE(output.ready());
+  CHECK(output.feed("partial") == "");
+  CHECK(output.finish() == "partial");
+}
+
+TEST_CASE("script output: after the marker everything passes as it is, blank lines too") {
+  uml::ScriptOutput output(nonce);
+  CHECK(output.feed(std::string("\nUML-INPUT ") + nonce + "\r\n\n\nUML-INPUT x\n") ==
+        "\n\nUML-INPUT x\n");
+  CHECK(output.feed("\n\n") == "\n\n");
+}
