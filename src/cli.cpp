@@ -113,7 +113,10 @@ int cli_main(int argc, char** argv) {
 
   RunOptions run;
   auto* run_cmd = app.add_subcommand(
-      "run", "Boot interactively: the guest's shell on this terminal; exit status = the guest's");
+      "run",
+      "Boot interactively: the guest's shell on this terminal; exit status = the guest's. "
+      "With stdin not a terminal (a pipe, a file), the guest shell runs the commands read "
+      "from it, without prompt or echo, and powers off at their end");
   add_boot_options(*run_cmd, run);
   run_cmd
       ->add_option("--persist", run.persist,
