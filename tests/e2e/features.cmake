@@ -83,3 +83,24 @@ expect("the new definition is in the module's compile command" command MATCHES "
 # Nothing changed: nothing runs.
 run(out "${CMAKE_COMMAND}" --build "${build}")
 expect("a no-op build runs nothing" out MATCHES "no work to do")
+
+# A second build directory sharing the kernel (UML_CACHE_DIR): its kernel step takes
+# the dependency list of the build that made the kernel instead of walking Kbuild.
+set(build2 "${WORK_DIR}/build2")
+configure_command(configure_cmd "${src}" "${build2}" "-DUML_CACHE_DIR=${CACHE_DIR}"
+                  "-DUML_TEST_PACKAGE_DIR=${PACKAGE_DIR}")
+run(out ${configure_cmd})
+run(out "${CMAKE_COMMAND}" --build "${build2}" --target uml_kernel)
+expect("a second build dir reuses the kernel's dependency list" out MATCHES
+       "is up to date \\(built by another project\\)")
+string(REGEX REPLACE "stamp$" "d" depfile1 "${kernel_stamp}")
+string(REPLACE "${build}/" "${build2}/" depfile2 "${depfile1}")
+foreach(n IN ITEMS 1 2)
+  file(READ "${depfile${n}}" deps${n})
+  string(FIND "${deps${n}}" "\n" first_line_end) # "<its own stamp>: \"
+  string(SUBSTRING "${deps${n}}" ${first_line_end} -1 deps${n})
+  string(REGEX MATCHALL "\n" lines "${deps${n}}")
+  list(LENGTH lines count)
+  expect("depfile ${n} lists the kernel's sources (${count} files)" count GREATER 1000)
+endforeach()
+expect("both depfiles list the same files" deps1 STREQUAL deps2)
