@@ -96,16 +96,51 @@ function(write_kernel_depfile depfile stamp)
   list(SORT deps)
   uml_write_depfile("${depfile}" "${stamp}" "${deps}")
   # For the next project that shares this build directory (see kernel_unchanged).
+  toolchain_fingerprint(toolchain)
   list(JOIN deps "\n" lines)
-  file(WRITE "${record}.tmp" "cc=${UML_CC}\n${lines}\n")
+  file(WRITE "${record}.tmp" "${toolchain}\n${lines}\n")
   file(RENAME "${record}.tmp" "${record}")
+endfunction()
+
+# What Kconfig records of the toolchain in include/config/auto.conf.cmd, computed as
+# the kernel's Makefile does: when one of these changes, Kbuild syncs the
+# configuration again and may rebuild (a compiler upgrade, rustc now on PATH).
+function(toolchain_fingerprint out)
+  separate_arguments(cc UNIX_COMMAND "${UML_CC}")
+  execute_process(COMMAND env LC_ALL=C ${cc} --version OUTPUT_VARIABLE cc_version ERROR_QUIET)
+  string(REGEX REPLACE "\n.*" "" cc_version "${cc_version}")
+  set(rustc rustc)
+  if(DEFINED ENV{RUSTC})
+    set(rustc "$ENV{RUSTC}")
+  endif()
+  execute_process(COMMAND ${rustc} --version OUTPUT_VARIABLE rustc_version ERROR_QUIET)
+  string(STRIP "${rustc_version}" rustc_version)
+  set(text "toolchain: CC=${UML_CC} | ${cc_version} | ${rustc_version}")
+  foreach(
+    var IN
+    ITEMS LD
+          NM
+          OBJCOPY
+          AR
+          PAHOLE
+          BINDGEN
+          PYTHON3
+          RUSTC
+          LLVM
+          CROSS_COMPILE)
+    if(DEFINED ENV{${var}})
+      string(APPEND text " | ${var}=$ENV{${var}}")
+    endif()
+  endforeach()
+  string(REPLACE "\n" " " text "${text}")
+  set(${out} "${text}" PARENT_SCOPE)
 endfunction()
 
 # Several projects share one build directory through UML_CACHE_DIR. A project's first
 # build of it would run Kbuild's no-op walk and rescan ~4,000 .cmd files (~15 s, with
 # the lock held) only to find what the project that built it last found. The kernel
 # is unchanged when its .config, its linux and every file that project's depfile listed
-# are older than that list, and the compiler is the same: then the list is this
+# are older than that list, and the toolchain is the same: then the list is this
 # project's depfile too.
 function(kernel_unchanged out)
   set(${out} FALSE PARENT_SCOPE)
@@ -118,8 +153,9 @@ function(kernel_unchanged out)
     endif()
   endforeach()
   file(STRINGS "${record}" deps)
-  list(POP_FRONT deps cc)
-  if(NOT cc STREQUAL "cc=${UML_CC}" OR NOT deps)
+  list(POP_FRONT deps recorded_toolchain)
+  toolchain_fingerprint(toolchain)
+  if(NOT recorded_toolchain STREQUAL toolchain OR NOT deps)
     return()
   endif()
   foreach(dep IN LISTS deps)

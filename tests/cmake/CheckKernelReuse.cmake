@@ -72,6 +72,20 @@ check("...with the compiled source in its depfile" depfile MATCHES "${src}/kerne
 build(other_cc "ccache gcc" ran)
 check("another compiler runs make" ran)
 
+# Kconfig records rustc's version too: one appearing on PATH makes Kbuild sync the
+# configuration again (as a CI job as another user, with other tools on PATH, showed).
+set(rustc "${WORK_DIR}/fake-rustc")
+file(WRITE "${rustc}" "#!/bin/sh\necho 'rustc 9.9.9 (fake)'\n")
+file(CHMOD "${rustc}" PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE)
+set(ENV{RUSTC} "${rustc}")
+build(with_rustc "ccache gcc" ran)
+check("another rustc runs make" ran)
+build(with_rustc_again "ccache gcc" ran)
+check("...once" NOT ran)
+unset(ENV{RUSTC})
+build(without_rustc "ccache gcc" ran)
+check("rustc gone again runs make" ran)
+
 execute_process(COMMAND sleep 0.05)
 file(TOUCH "${out}/.config")
 build(after_config "ccache gcc" ran)
