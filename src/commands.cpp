@@ -32,6 +32,21 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Writes all of text, retrying after signals; false (errno set) when the descriptor fails.
+bool write_all(int fd, std::string_view text) {
+  while (!text.empty()) {
+    const auto n = ::write(fd, text.data(), text.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return false;
+    }
+    text.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
 std::uint64_t mem_bytes(const std::string& mem) {
   const auto bytes = parse_size(mem);
   if (!bytes) {
@@ -276,12 +291,18 @@ class Confined {
   std::optional<Confinement> ruleset_;
 };
 
-// What a boot leaves unless the helper removes it: the guardian's list.
-std::vector<Leftover> boot_leftovers(const Workspace& ws, const Confined& confined) {
-  auto paths = ws.leftovers();
+// What run and test launch alike: the Landlock ruleset, what the boot leaves unless
+// the helper removes it (the guardian's list), and the CPU UML runs on. The claim holds
+// that CPU for this guest until it is destroyed, so it must outlive the boot.
+CpuClaim prepare_launch(LaunchSpec& launch, const BootOptions& options, const Workspace& ws,
+                        const Confined& confined) {
+  launch.ruleset_fd = confined.ruleset_fd();
+  launch.leftovers = ws.leftovers();
   const auto more = confined.leftovers();
-  paths.insert(paths.end(), more.begin(), more.end());
-  return paths;
+  launch.leftovers.insert(launch.leftovers.end(), more.begin(), more.end());
+  auto cpu = options.no_pin ? CpuClaim() : CpuClaim::any();
+  launch.cpu = cpu.cpu().value_or(-1);
+  return cpu;
 }
 
 std::string command_line(const fs::path& kernel, const std::vector<std::string>& args) {
@@ -306,20 +327,12 @@ class LogFile {
   LogFile& operator=(const LogFile&) = delete;
 
   void write(std::string_view text) {
-    while (!text.empty()) {
-      const auto n = ::write(fd_, text.data(), text.size());
-      if (n < 0) {
-        if (errno == EINTR) {
-          continue;
-        }
-        if (!failed_) {
-          fmt::print(stderr, "uml-helper: warning: cannot write {}: {}\n", path_.string(),
-                     std::strerror(errno));
-        }
-        failed_ = true;  // keep supervising UML; the console is still in memory
-        return;
+    if (!write_all(fd_, text)) {
+      if (!failed_) {
+        fmt::print(stderr, "uml-helper: warning: cannot write {}: {}\n", path_.string(),
+                   std::strerror(errno));
       }
-      text.remove_prefix(static_cast<std::size_t>(n));
+      failed_ = true;  // keep supervising UML; the console is still in memory
     }
   }
 
@@ -373,7 +386,7 @@ class InstanceRecord {
     if (fd < 0) {
       return;  // attach then says no instance runs; the boot itself is fine
     }
-    const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    const bool ok = write_all(fd, text);
     ::close(fd);
     std::error_code ec;
     if (ok) {
@@ -496,10 +509,7 @@ int run_test(const TestOptions& options) {
   Confined confined(options, ws, spec, report.ram_dir);
   ConsoleBuffer console;
   LaunchSpec launch{options.kernel, args, confined.tmpdir(), false};
-  launch.ruleset_fd = confined.ruleset_fd();
-  launch.leftovers = boot_leftovers(ws, confined);
-  const auto cpu = options.no_pin ? CpuClaim() : CpuClaim::any();
-  launch.cpu = cpu.cpu().value_or(-1);
+  const auto cpu = prepare_launch(launch, options, ws, confined);
   log.write(cpu.cpu() ? fmt::format("# uml-helper: UML runs on CPU {}\n", *cpu.cpu())
                       : std::string("# uml-helper: UML runs on any CPU\n"));
   SuperviseOptions supervise;
@@ -571,25 +581,6 @@ int run_test(const TestOptions& options) {
   return to_int(outcome.code);
 }
 
-namespace {
-
-// Passes guest output on as it comes; a reader that went away (EPIPE) is not an error
-// that should stop the guest.
-void write_stdout(std::string_view text) {
-  while (!text.empty()) {
-    const auto n = ::write(STDOUT_FILENO, text.data(), text.size());
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      return;
-    }
-    text.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
-
-}  // namespace
-
 int run_interactive(const RunOptions& options) {
   mem_bytes(options.mem);
   Workspace ws(options, options.persist);
@@ -619,21 +610,21 @@ int run_interactive(const RunOptions& options) {
     TerminalGuard terminal;
     LaunchSpec launch{options.kernel, args, confined.tmpdir(), !script, true};
     launch.forward_input = script;
-    launch.ruleset_fd = confined.ruleset_fd();
-    launch.leftovers = boot_leftovers(ws, confined);
-    const auto cpu = options.no_pin ? CpuClaim() : CpuClaim::any();
-    launch.cpu = cpu.cpu().value_or(-1);
+    const auto cpu = prepare_launch(launch, options, ws, confined);
     SuperviseOptions supervise;
     supervise.on_start = [&](pid_t pid) {
       record.write({pid, fs::absolute(options.kernel), ws.umid()});
     };
     ScriptOutput output(spec.nonce);
     if (script) {
-      supervise.on_output = [&](std::string_view chunk) { write_stdout(output.feed(chunk)); };
+      // A reader that went away (EPIPE) is no reason to stop the guest: failures are ignored.
+      supervise.on_output = [&](std::string_view chunk) {
+        write_all(STDOUT_FILENO, output.feed(chunk));
+      };
       supervise.input_ready = [&] { return output.ready(); };
     }
     run = launch_and_supervise(launch, supervise);
-    write_stdout(output.finish());
+    write_all(STDOUT_FILENO, output.finish());
   }
   ws.clean(false);
   if (run.facts.helper_signal) {
