@@ -2,25 +2,26 @@ include_guard(GLOBAL)
 
 # Host programs the package runs, each with the Debian package that provides it.
 # One table, so the preflight error can name the package for every missing tool.
-set(_UML_TOOL_PACKAGE_make make)
-set(_UML_TOOL_PACKAGE_gcc gcc)
-set(_UML_TOOL_PACKAGE_flex flex)
-set(_UML_TOOL_PACKAGE_bison bison)
-set(_UML_TOOL_PACKAGE_bc bc)
-set(_UML_TOOL_PACKAGE_perl perl)
-set(_UML_TOOL_PACKAGE_tar tar)
-set(_UML_TOOL_PACKAGE_xz xz-utils)
-set(_UML_TOOL_PACKAGE_gzip gzip)
-set(_UML_TOOL_PACKAGE_bzip2 bzip2)
-set(_UML_TOOL_PACKAGE_depmod kmod)
-set(_UML_TOOL_PACKAGE_mke2fs e2fsprogs)
-set(_UML_TOOL_PACKAGE_debugfs e2fsprogs)
-set(_UML_TOOL_PACKAGE_dumpe2fs e2fsprogs)
-set(_UML_TOOL_PACKAGE_resize2fs e2fsprogs)
-set(_UML_TOOL_PACKAGE_fakeroot fakeroot)
-set(_UML_TOOL_PACKAGE_readelf binutils)
-set(_UML_TOOL_PACKAGE_busybox busybox-static)
-set(_UML_TOOL_PACKAGE_mmdebstrap mmdebstrap)
+# Cached: the package may be loaded in a subdirectory and used in its parent.
+set(_UML_TOOL_PACKAGE_make make CACHE INTERNAL "")
+set(_UML_TOOL_PACKAGE_gcc gcc CACHE INTERNAL "")
+set(_UML_TOOL_PACKAGE_flex flex CACHE INTERNAL "")
+set(_UML_TOOL_PACKAGE_bison bison CACHE INTERNAL "")
+set(_UML_TOOL_PACKAGE_bc bc CACHE INTERNAL "")
+set(_UML_TOOL_PACKAGE_perl perl CACHE INTERNAL "")
+set(_UML_TOOL_PACKAGE_tar tar CACHE INTERNAL "")
+set(_UML_TOOL_PACKAGE_xz xz-utils CACHE INTERNAL "")
+set(_UML_TOOL_PACKAGE_gzip gzip CACHE INTERNAL "")
+set(_UML_TOOL_PACKAGE_bzip2 bzip2 CACHE INTERNAL "")
+set(_UML_TOOL_PACKAGE_depmod kmod CACHE INTERNAL "")
+set(_UML_TOOL_PACKAGE_mke2fs e2fsprogs CACHE INTERNAL "")
+set(_UML_TOOL_PACKAGE_debugfs e2fsprogs CACHE INTERNAL "")
+set(_UML_TOOL_PACKAGE_dumpe2fs e2fsprogs CACHE INTERNAL "")
+set(_UML_TOOL_PACKAGE_resize2fs e2fsprogs CACHE INTERNAL "")
+set(_UML_TOOL_PACKAGE_fakeroot fakeroot CACHE INTERNAL "")
+set(_UML_TOOL_PACKAGE_readelf binutils CACHE INTERNAL "")
+set(_UML_TOOL_PACKAGE_busybox busybox-static CACHE INTERNAL "")
+set(_UML_TOOL_PACKAGE_mmdebstrap mmdebstrap CACHE INTERNAL "")
 
 #[=======================================================================[.md
 `_uml_require_host_tools(<tool>...)`: finds each tool once (cache variable
@@ -41,6 +42,7 @@ function(_uml_require_host_tools)
       PATHS /usr/sbin /sbin
       NO_CMAKE_SYSTEM_PATH NO_CMAKE_INSTALL_PREFIX
       DOC "Host program '${tool}' used by UserModeLinux")
+    mark_as_advanced(${var})
     if(NOT ${var})
       # Forget the NOTFOUND result so installing the tool and re-running cmake works.
       unset(${var} CACHE)

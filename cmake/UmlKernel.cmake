@@ -1,20 +1,35 @@
 include_guard(GLOBAL)
 include("${CMAKE_CURRENT_LIST_DIR}/UmlHostTools.cmake")
-include("${CMAKE_CURRENT_LIST_DIR}/UmlConfigFile.cmake")
+include("${CMAKE_CURRENT_LIST_DIR}/UmlKbuild.cmake")
 
 set(UML_KERNEL_SOURCE ""
     CACHE PATH "Kernel source (tree or .tar.xz/.tar.gz archive) used by uml_add_kernel() when none is given")
 set(UML_KERNEL_SOURCE_SEARCH_DIRS "/usr/src"
     CACHE STRING "Where uml_add_kernel() looks for Debian linux-source-*.tar.xz when no source is given")
-set(UML_CACHE_DIR ""
-    CACHE PATH "Share unpacked sources and kernel builds between build trees (empty: inside this build tree)")
+# Per user, as ccache's: a second project (CMake or Make) reuses the kernels, sources
+# and Debian roots a first one built. XDG's cache directory, else ~/.cache.
+set(_uml_default_cache "")
+if(IS_ABSOLUTE "$ENV{XDG_CACHE_HOME}")
+  set(_uml_default_cache "$ENV{XDG_CACHE_HOME}/uml")
+elseif(IS_ABSOLUTE "$ENV{HOME}")
+  set(_uml_default_cache "$ENV{HOME}/.cache/uml")
+endif()
+set(_uml_doc "Kernel builds, unpacked sources and Debian roots shared by every project of this user (empty: kept "
+             "inside this build tree)")
+string(CONCAT _uml_doc ${_uml_doc})
+set(UML_CACHE_DIR "${_uml_default_cache}" CACHE PATH "${_uml_doc}")
+set(UML_CACHE_MAX_SIZE "20G" CACHE STRING "After a kernel build, UML_CACHE_DIR is pruned to this size (empty: never)")
 cmake_host_system_information(RESULT _uml_cores QUERY NUMBER_OF_LOGICAL_CORES)
 set(UML_KERNEL_JOBS "${_uml_cores}" CACHE STRING
                                           "Parallel jobs for Kbuild (a Makefile generator's -jN takes precedence)")
-set(UML_KERNEL_COMPILER_LAUNCHER ""
-    CACHE STRING "Compiler launcher for kernel and module builds (default: CMAKE_C_COMPILER_LAUNCHER)")
+set(_uml_doc "Compiler launcher for kernel and module builds: auto (CMAKE_C_COMPILER_LAUNCHER, else ccache when "
+             "installed), none, or a command such as ccache or distcc")
+string(CONCAT _uml_doc ${_uml_doc})
+set(UML_KERNEL_COMPILER_LAUNCHER "auto" CACHE STRING "${_uml_doc}")
 set(UML_KERNEL_CC "gcc" CACHE STRING "Compiler for the UML kernel and its modules")
 unset(_uml_cores)
+unset(_uml_default_cache)
+unset(_uml_doc)
 
 #[=======================================================================[.md
 ### uml_add_kernel
@@ -45,7 +60,7 @@ the kernel release is known. Target properties: `UML_KERNEL_RELEASE`,
 `UML_KERNEL_CONFIG`, `UML_KERNEL_STAMP`.
 #]=======================================================================]
 function(uml_add_kernel name)
-  set(CMAKE_MESSAGE_CONTEXT uml_add_kernel)
+  list(APPEND CMAKE_MESSAGE_CONTEXT uml_add_kernel)
   cmake_parse_arguments(PARSE_ARGV 1 arg "EXCLUDE_FROM_ALL" "SOURCE_DIR;SOURCE_ARCHIVE;CONFIG" "CONFIG_FRAGMENTS")
   _uml_check_target_name(uml_add_kernel "${name}")
   _uml_reject_unparsed(uml_add_kernel arg)
@@ -94,38 +109,11 @@ function(uml_add_kernel name)
     list(APPEND fragments "${fragment}")
   endforeach()
 
-  # Compiler, with the user's launcher (ccache & co) in front: it must be the
-  # same string for config, kernel and modules, or Kbuild rebuilds everything.
-  find_program(UML_KERNEL_CC_PATH NAMES ${UML_KERNEL_CC} DOC "Compiler for the UML kernel")
-  if(NOT UML_KERNEL_CC_PATH)
-    message(FATAL_ERROR "uml_add_kernel(${name}): compiler '${UML_KERNEL_CC}' (UML_KERNEL_CC) not found.")
-  endif()
-  set(launcher "${UML_KERNEL_COMPILER_LAUNCHER}")
-  if(launcher STREQUAL "")
-    set(launcher "${CMAKE_C_COMPILER_LAUNCHER}")
-  endif()
-  # The launcher by its full path: "ccache" and "/usr/bin/ccache" must give the
-  # same compiler string, or the same kernel is keyed and built twice.
-  if(launcher)
-    list(GET launcher 0 launcher_program)
-    if(NOT IS_ABSOLUTE "${launcher_program}")
-      find_program(_uml_launcher_path "${launcher_program}" NO_CACHE)
-      if(NOT _uml_launcher_path)
-        message(
-          FATAL_ERROR
-            "uml_add_kernel(${name}): compiler launcher '${launcher_program}' (CMAKE_C_COMPILER_LAUNCHER "
-            "or UML_KERNEL_COMPILER_LAUNCHER) not found; install it (apt-get install ccache) or " "clear the variable.")
-      endif()
-      list(REMOVE_AT launcher 0)
-      list(PREPEND launcher "${_uml_launcher_path}")
-    endif()
-  endif()
-  list(JOIN launcher " " launcher)
-  string(STRIP "${launcher} ${UML_KERNEL_CC_PATH}" kernel_cc)
+  _uml_kernel_compiler(kernel_cc "${name}")
 
-  # Where the kernel is built: per build tree, or shared through UML_CACHE_DIR
-  # under a key of everything that decides the result, so projects with the same
-  # kernel build it once.
+  # Where the kernel is built: shared through UML_CACHE_DIR under a key of everything
+  # that decides the result, so projects with the same kernel build it once, or per
+  # build tree.
   set(inputs_text "${source_dir}\n${mode}\n${kernel_cc}\n")
   # Contents, not paths: an installed and a vendored copy of the package give
   # the same key.
@@ -134,45 +122,87 @@ function(uml_add_kernel name)
     string(APPEND inputs_text "--\n${content}\n")
   endforeach()
   string(SHA256 inputs_hash "${inputs_text}")
-  if(UML_CACHE_DIR)
+  _uml_cache_dir(cache_dir)
+  if(cache_dir)
     string(SUBSTRING "${inputs_hash}" 0 12 short_hash)
     # Named by source and inputs, not by target: kernels that differ only in
     # their target's name (uml_kernel here, uml_kernel_6_12 there) are one build.
     get_filename_component(source_name "${source_dir}" NAME)
     string(REPEAT "[0-9a-f]" 12 unpack_suffix) # an archive's unpack dir ends in -<hash>
     string(REGEX REPLACE "-${unpack_suffix}$" "" source_name "${source_name}")
-    set(build_dir "${UML_CACHE_DIR}/kernel/${source_name}-${short_hash}")
+    set(build_dir "${cache_dir}/kernel/${source_name}-${short_hash}")
   else()
     set(build_dir "${CMAKE_BINARY_DIR}/_uml/kernel/${name}")
   endif()
 
+  set(kconfig_args
+      MAKE
+      "${UML_MAKE_EXECUTABLE}"
+      SOURCE_DIR
+      "${source_dir}"
+      BUILD_DIR
+      "${build_dir}"
+      CC
+      "${kernel_cc}")
   _uml_kernel_configure(
-    release "${name}"
-    SOURCE_DIR "${source_dir}"
-    BUILD_DIR "${build_dir}"
+    ${name}
+    ${kconfig_args}
     MODE "${mode}"
     BASE_CONFIG "${base_config}"
     FRAGMENTS "${fragments}"
-    INPUTS_HASH "${inputs_hash}"
-    CC "${kernel_cc}")
+    INPUTS_HASH "${inputs_hash}")
+  _uml_kernel_release(release "${name}" "${UML_MAKE_EXECUTABLE}" "${source_dir}" "${build_dir}" "${kernel_cc}")
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${base_config} ${fragments} "${source_dir}/Makefile")
 
   # Build step. Kbuild's own no-op walk costs seconds, so it only runs when the
   # config or a file that went into the kernel changed: the depfile lists every
   # source file, header, Makefile and Kconfig file under the source tree that
-  # Kbuild recorded for the last build.
+  # Kbuild recorded for the last build, and the .config.
   set(state_dir "${CMAKE_CURRENT_BINARY_DIR}/_uml")
   set(stamp "${state_dir}/${name}.kernel.stamp")
   set(depfile "${state_dir}/${name}.kernel.d")
-  set(script "${_UML_PACKAGE_ROOT}/helpers/kernel.cmake")
-  set(kbuild_args -DUML_SOURCE_DIR=${source_dir} -DUML_BUILD_DIR=${build_dir} -DUML_CC=${kernel_cc}
-                  -DUML_MAKE=${UML_MAKE_EXECUTABLE})
+  set(step_NAME "${name}")
+  set(step_MAKE "${UML_MAKE_EXECUTABLE}")
+  set(step_SOURCE_DIR "${source_dir}")
+  set(step_BUILD_DIR "${build_dir}")
+  set(step_CC "${kernel_cc}")
+  set(step_MODE "${mode}")
+  set(step_BASE_CONFIG "${base_config}")
+  set(step_FRAGMENTS "${fragments}")
+  set(step_INPUTS_HASH "${inputs_hash}")
+  set(step_JOBS "${UML_KERNEL_JOBS}")
+  set(step_DEPFILE "${depfile}")
+  set(step_STAMP "${stamp}")
+  set(step_CACHE_DIR "${cache_dir}")
+  set(step_CACHE_MAX_SIZE "${UML_CACHE_MAX_SIZE}")
+  set(kernel_keys
+      NAME
+      MAKE
+      SOURCE_DIR
+      BUILD_DIR
+      CC
+      MODE
+      BASE_CONFIG
+      FRAGMENTS
+      INPUTS_HASH)
+  set(step_ACTION build)
+  set(build_script "${state_dir}/steps/${name}.kernel-build.cmake")
+  _uml_write_step_script(
+    "${build_script}"
+    kernel
+    uml_step_kernel
+    ACTION
+    ${kernel_keys}
+    JOBS
+    DEPFILE
+    STAMP
+    CACHE_DIR
+    CACHE_MAX_SIZE)
   add_custom_command(
     OUTPUT "${stamp}"
     BYPRODUCTS "${build_dir}/linux"
-    COMMAND "${CMAKE_COMMAND}" -DUML_ACTION=build ${kbuild_args} -DUML_JOBS=${UML_KERNEL_JOBS} -DUML_DEPFILE=${depfile}
-            -DUML_STAMP=${stamp} -P "${script}"
-    DEPENDS "${build_dir}/.config" "${script}"
+    COMMAND "${CMAKE_COMMAND}" -P "${build_script}"
+    DEPENDS "${build_script}" ${_UML_STEP_DEPENDS}
     DEPFILE "${depfile}"
     COMMENT "Building UML kernel ${name} (${release}) in ${build_dir}"
     USES_TERMINAL VERBATIM)
@@ -185,16 +215,10 @@ function(uml_add_kernel name)
     NAMES ncurses.h
     PATH_SUFFIXES ncursesw ncurses
     DOC "ncurses headers, needed by menuconfig and nconfig")
+  mark_as_advanced(UML_NCURSES_INCLUDE_DIR)
   foreach(frontend IN ITEMS menuconfig nconfig)
     if(UML_NCURSES_INCLUDE_DIR)
-      set(command
-          "${UML_MAKE_EXECUTABLE}"
-          -C
-          "${source_dir}"
-          O=${build_dir}
-          ARCH=um
-          "CC=${kernel_cc}"
-          ${frontend})
+      _uml_kbuild_command(command ${kconfig_args} ARGS ${frontend})
     else()
       set(command "${CMAKE_COMMAND}" -E echo "${frontend} needs ncurses headers: apt-get install libncurses-dev"
                   COMMAND false)
@@ -206,18 +230,24 @@ function(uml_add_kernel name)
       USES_TERMINAL VERBATIM)
   endforeach()
   set(save_prefix "${CMAKE_CURRENT_SOURCE_DIR}/${name}")
-  add_custom_target(
-    ${name}_savedefconfig
-    COMMAND "${CMAKE_COMMAND}" -DUML_ACTION=savedefconfig ${kbuild_args} -DUML_OUTPUT=${save_prefix}.defconfig -P
-            "${script}"
-    COMMENT "Kernel ${name}: saving a minimal defconfig to ${save_prefix}.defconfig"
-    VERBATIM)
-  add_custom_target(
-    ${name}_savefragment
-    COMMAND "${CMAKE_COMMAND}" -DUML_ACTION=savefragment ${kbuild_args} -DUML_OUTPUT=${save_prefix}.config -P
-            "${script}"
-    COMMENT "Kernel ${name}: saving changes made since configure to ${save_prefix}.config"
-    VERBATIM)
+  foreach(action IN ITEMS savedefconfig savefragment)
+    set(step_ACTION ${action})
+    if(action STREQUAL "savedefconfig")
+      set(step_OUTPUT "${save_prefix}.defconfig")
+      set(what "a minimal defconfig")
+    else()
+      set(step_OUTPUT "${save_prefix}.config")
+      set(what "changes made since configure")
+    endif()
+    set(script "${state_dir}/steps/${name}.kernel-${action}.cmake")
+    _uml_write_step_script("${script}" kernel uml_step_kernel ACTION ${kernel_keys} OUTPUT)
+    add_custom_target(
+      ${name}_${action}
+      COMMAND "${CMAKE_COMMAND}" -P "${script}"
+      COMMENT "Kernel ${name}: saving ${what} to ${step_OUTPUT}"
+      VERBATIM)
+  endforeach()
+  _uml_add_cache_targets()
 
   set_target_properties(
     ${name}
@@ -230,6 +260,77 @@ function(uml_add_kernel name)
                UML_KERNEL_CC "${kernel_cc}")
   set_property(GLOBAL APPEND PROPERTY UML_KERNELS ${name})
   message(STATUS "UML kernel ${name}: ${release} (${mode}) from ${source_dir}")
+endfunction()
+
+# The compiler string for Kbuild: the launcher (ccache & co) in front of the compiler,
+# both by full path. It must be the same string for config, kernel and modules, or
+# Kbuild rebuilds everything; and "ccache" and "/usr/bin/ccache" must give the same
+# string, or the same kernel is keyed and built twice.
+function(_uml_kernel_compiler out name)
+  # Looked up at every configure: a changed UML_KERNEL_CC takes effect.
+  find_program(cc_path NAMES ${UML_KERNEL_CC} NO_CACHE)
+  if(NOT cc_path)
+    message(FATAL_ERROR "uml_add_kernel(${name}): compiler '${UML_KERNEL_CC}' (UML_KERNEL_CC) not found; install "
+                        "it (apt-get install gcc) or set UML_KERNEL_CC to a compiler on PATH.")
+  endif()
+  set(launcher "${UML_KERNEL_COMPILER_LAUNCHER}")
+  set(source "UML_KERNEL_COMPILER_LAUNCHER")
+  if(launcher STREQUAL "auto")
+    set(launcher "${CMAKE_C_COMPILER_LAUNCHER}")
+    set(source "CMAKE_C_COMPILER_LAUNCHER")
+    if(launcher STREQUAL "")
+      find_program(ccache_path ccache NO_CACHE)
+      set(launcher "${ccache_path}")
+      if(NOT ccache_path)
+        set(launcher "")
+      endif()
+    endif()
+  elseif(launcher MATCHES "^(none|NONE|OFF|off)$")
+    set(launcher "")
+  endif()
+  if(launcher)
+    list(GET launcher 0 launcher_program)
+    if(NOT IS_ABSOLUTE "${launcher_program}")
+      find_program(launcher_path "${launcher_program}" NO_CACHE)
+      if(NOT launcher_path)
+        message(
+          FATAL_ERROR
+            "uml_add_kernel(${name}): compiler launcher '${launcher_program}' (${source}) not "
+            "found; install it (apt-get install ${launcher_program}) or set " "UML_KERNEL_COMPILER_LAUNCHER to none.")
+      endif()
+      list(REMOVE_AT launcher 0)
+      list(PREPEND launcher "${launcher_path}")
+    endif()
+  endif()
+  list(JOIN launcher " " launcher)
+  string(STRIP "${launcher} ${cc_path}" kernel_cc)
+  set(${out} "${kernel_cc}" PARENT_SCOPE)
+endfunction()
+
+# uml_cache_list and uml_cache_prune, once per project.
+function(_uml_add_cache_targets)
+  if(TARGET uml_cache_list)
+    return()
+  endif()
+  _uml_cache_dir(cache_dir)
+  if(NOT cache_dir)
+    return()
+  endif()
+  set(script "${_UML_PACKAGE_ROOT}/cmake/steps/cache.cmake")
+  add_custom_target(
+    uml_cache_list
+    COMMAND "${CMAKE_COMMAND}" -DACTION=list "-DCACHE_DIR=${cache_dir}" -P "${script}"
+    COMMENT "Kernels, sources and Debian roots in ${cache_dir}"
+    VERBATIM)
+  set(max "${UML_CACHE_MAX_SIZE}")
+  if(max STREQUAL "")
+    set(max 20G)
+  endif()
+  add_custom_target(
+    uml_cache_prune
+    COMMAND "${CMAKE_COMMAND}" -DACTION=prune "-DCACHE_DIR=${cache_dir}" -DMAX_SIZE=${max} -P "${script}"
+    COMMENT "Pruning ${cache_dir} to ${max}, least recently used first"
+    VERBATIM)
 endfunction()
 
 # Picks the kernel source and returns a pristine tree to build from with O=.
@@ -311,6 +412,9 @@ endfunction()
 # concurrent configures of several projects share one unpack.
 function(_uml_unpack_archive out name archive)
   _uml_cache_dir(cache)
+  if(NOT cache)
+    set(cache "${CMAKE_BINARY_DIR}/_uml")
+  endif()
   file(SIZE "${archive}" size)
   file(TIMESTAMP "${archive}" mtime "%s" UTC)
   string(SHA256 key "${archive}\n${size}\n${mtime}")
@@ -352,183 +456,24 @@ function(_uml_unpack_archive out name archive)
     endif()
     file(TOUCH "${dest}/.uml-unpacked")
   endif()
+  file(TOUCH "${dest}/.uml-last-used") # for the cache's least-recently-used pruning
   set(${out} "${dest}" PARENT_SCOPE)
 endfunction()
 
+# The cache directory, created if needed; "" when kernels stay in the build tree.
 function(_uml_cache_dir out)
-  if(UML_CACHE_DIR)
-    set(${out} "${UML_CACHE_DIR}" PARENT_SCOPE)
-  else()
-    set(${out} "${CMAKE_BINARY_DIR}/_uml" PARENT_SCOPE)
-  endif()
-endfunction()
-
-# Makes <build_dir>/.config from the mode and fragments when they changed since
-# the last configure (a menuconfig edit is kept until then), verifies every
-# requested symbol, and returns the kernel release.
-function(_uml_kernel_configure out name)
-  cmake_parse_arguments(PARSE_ARGV 2 arg "" "SOURCE_DIR;BUILD_DIR;MODE;BASE_CONFIG;INPUTS_HASH;CC" "FRAGMENTS")
-  set(build_dir "${arg_BUILD_DIR}")
-  set(meta "${build_dir}/.uml")
-  file(MAKE_DIRECTORY "${meta}")
-  file(
-    LOCK "${meta}/lock"
-    GUARD FUNCTION
-    TIMEOUT 3600
-    RESULT_VARIABLE lock_error)
-  if(lock_error)
-    message(FATAL_ERROR "uml_add_kernel(${name}): cannot lock ${meta}/lock: ${lock_error}")
-  endif()
-  set(make_cmd
-      "${UML_MAKE_EXECUTABLE}"
-      -C
-      "${arg_SOURCE_DIR}"
-      O=${build_dir}
-      ARCH=um
-      "CC=${arg_CC}"
-      "HOSTCC=${arg_CC}")
-
-  set(previous_hash "")
-  if(EXISTS "${meta}/config-inputs.sha256" AND EXISTS "${build_dir}/.config")
-    file(READ "${meta}/config-inputs.sha256" previous_hash)
-  endif()
-  if(NOT previous_hash STREQUAL arg_INPUTS_HASH)
-    # Keep a copy of hand edits (menuconfig) that the new inputs replace.
-    if(EXISTS "${build_dir}/.config" AND EXISTS "${meta}/config.generated")
-      file(SHA256 "${build_dir}/.config" now)
-      file(SHA256 "${meta}/config.generated" generated)
-      if(NOT now STREQUAL generated)
-        file(COPY_FILE "${build_dir}/.config" "${build_dir}/.config.before-uml")
-        message(WARNING "uml_add_kernel(${name}): CONFIG or fragments changed, so the kernel .config is "
-                        "made anew; the previous one, with hand edits, is saved as ${build_dir}/.config.before-uml")
+  set(dir "${UML_CACHE_DIR}")
+  if(dir)
+    get_filename_component(dir "${dir}" ABSOLUTE)
+    if(NOT IS_DIRECTORY "${dir}")
+      execute_process(COMMAND mkdir -p "${dir}" RESULT_VARIABLE rc ERROR_VARIABLE err)
+      if(NOT rc EQUAL 0)
+        message(
+          FATAL_ERROR
+            "UserModeLinux: cannot create the kernel cache UML_CACHE_DIR=${dir}: ${err}"
+            "Set UML_CACHE_DIR to a writable directory, or to an empty value to keep kernels in " "the build tree.")
       endif()
     endif()
-    file(REMOVE "${meta}/config-inputs.sha256")
-    message(STATUS "Configuring UML kernel ${name} (${arg_MODE})")
-
-    set(requested_files ${arg_FRAGMENTS})
-    if(arg_MODE STREQUAL "minimal")
-      # allnoconfig with every requested symbol forced: only what was asked for.
-      set(allconfig "${meta}/allconfig")
-      file(WRITE "${allconfig}" "")
-      foreach(file IN LISTS arg_BASE_CONFIG arg_FRAGMENTS)
-        file(READ "${file}" content)
-        file(APPEND "${allconfig}" "${content}\n")
-      endforeach()
-      _uml_run_make(${name} "allnoconfig" ${make_cmd} "KCONFIG_ALLCONFIG=${allconfig}" allnoconfig)
-      list(PREPEND requested_files "${arg_BASE_CONFIG}")
-    else()
-      if(arg_MODE STREQUAL "defconfig")
-        _uml_run_make(${name} "defconfig" ${make_cmd} defconfig)
-      else()
-        file(COPY_FILE "${arg_BASE_CONFIG}" "${build_dir}/.config")
-      endif()
-      # Later assignments win in Kconfig, so appending the fragments merges them.
-      foreach(file IN LISTS arg_FRAGMENTS)
-        file(READ "${file}" content)
-        file(APPEND "${build_dir}/.config" "\n${content}\n")
-      endforeach()
-      _uml_run_make(${name} "olddefconfig" ${make_cmd} olddefconfig)
-    endif()
-    _uml_verify_config(${name} "${build_dir}/.config" ${requested_files})
-    file(COPY_FILE "${build_dir}/.config" "${meta}/config.generated")
-    file(WRITE "${meta}/config-inputs.sha256" "${arg_INPUTS_HASH}")
   endif()
-
-  # The release needs include/config/auto.conf, which syncconfig writes.
-  if(NOT EXISTS "${build_dir}/include/config/auto.conf" OR "${build_dir}/.config" IS_NEWER_THAN
-                                                           "${build_dir}/include/config/auto.conf")
-    _uml_run_make(${name} "syncconfig" ${make_cmd} syncconfig)
-  endif()
-  execute_process(
-    COMMAND ${make_cmd} -s kernelrelease
-    OUTPUT_VARIABLE release
-    OUTPUT_STRIP_TRAILING_WHITESPACE
-    RESULT_VARIABLE rc)
-  if(NOT rc EQUAL 0 OR release STREQUAL "")
-    message(FATAL_ERROR "uml_add_kernel(${name}): 'make kernelrelease' failed in ${build_dir}")
-  endif()
-  set(${out} "${release}" PARENT_SCOPE)
-endfunction()
-
-function(_uml_run_make name what)
-  execute_process(
-    COMMAND ${ARGN}
-    OUTPUT_VARIABLE output
-    ERROR_VARIABLE output
-    RESULT_VARIABLE rc)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "uml_add_kernel(${name}): 'make ${what}' failed (${rc}):\n${output}")
-  endif()
-endfunction()
-
-# Every symbol a config file asked for must have taken that value; a symbol can
-# silently stay off when its dependencies are missing (BLK_DEV_UBD without BLK_DEV).
-function(_uml_verify_config name config)
-  # Later files override earlier ones, as in Kconfig itself.
-  set(req_syms "")
-  set(req_vals "")
-  set(req_origins "")
-  foreach(requested_file IN LISTS ARGN)
-    _uml_read_config("${requested_file}" syms vals origins STRICT)
-    foreach(
-      sym
-      val
-      origin
-      IN
-      ZIP_LISTS
-      syms
-      vals
-      origins)
-      list(FIND req_syms "${sym}" index)
-      if(NOT index EQUAL -1)
-        list(REMOVE_AT req_syms ${index})
-        list(REMOVE_AT req_vals ${index})
-        list(REMOVE_AT req_origins ${index})
-      endif()
-      list(APPEND req_syms "${sym}")
-      list(APPEND req_vals "${val}")
-      list(APPEND req_origins "${origin}")
-    endforeach()
-  endforeach()
-
-  _uml_read_config("${config}" result_syms result_vals result_origins "")
-  set(problems "")
-  foreach(
-    sym
-    val
-    origin
-    IN
-    ZIP_LISTS
-    req_syms
-    req_vals
-    req_origins)
-    list(FIND result_syms "${sym}" index)
-    if(index EQUAL -1)
-      set(actual n)
-    else()
-      list(GET result_vals ${index} actual)
-    endif()
-    if(NOT actual STREQUAL val)
-      _uml_config_line(wanted "${sym}" "${val}")
-      _uml_config_line(got "${sym}" "${actual}")
-      string(APPEND problems "\n  ${wanted} (${origin}): the result has ${got}")
-    endif()
-  endforeach()
-  if(problems)
-    message(
-      FATAL_ERROR
-        "uml_add_kernel(${name}): requested config symbols did not take their value:${problems}\n"
-        "Usually a dependency is missing or the symbol does not exist in this kernel version: "
-        "search for it in '${name}_menuconfig' (press /) to see what it depends on, and add that " "to the fragment.")
-  endif()
-endfunction()
-
-# A symbol and value as Kconfig writes them.
-function(_uml_config_line out sym val)
-  if(val STREQUAL "n")
-    set(${out} "# CONFIG_${sym} is not set" PARENT_SCOPE)
-  else()
-    set(${out} "CONFIG_${sym}=${val}" PARENT_SCOPE)
-  endif()
+  set(${out} "${dir}" PARENT_SCOPE)
 endfunction()

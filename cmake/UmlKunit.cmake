@@ -44,7 +44,7 @@ oops or panic); a case that KUnit skipped is reported as skipped.
   out with a warning. Single-configuration generators only (Ninja, Makefiles).
 #]=======================================================================]
 function(uml_discover_kunit_tests)
-  set(CMAKE_MESSAGE_CONTEXT uml_discover_kunit_tests)
+  list(APPEND CMAKE_MESSAGE_CONTEXT uml_discover_kunit_tests)
   cmake_parse_arguments(PARSE_ARGV 0 arg "TIME_TRAVEL;FAIL_ON_WARN"
                         "KERNEL;ROOTFS;TARGET;TEST_PREFIX;TIMEOUT;DISCOVERY_TIMEOUT;MEM" "MODULES;ARGS;LABELS")
   _uml_reject_unparsed(uml_discover_kunit_tests arg)
@@ -74,79 +74,29 @@ function(uml_discover_kunit_tests)
       set(${kw} "${arg_${kw}}")
     endif()
   endforeach()
-  # KERNEL, ROOTFS, MODULES, MEM, TIME_TRAVEL, ARGS: checked and turned into
-  # helper arguments as for uml_add_test (HOSTFS is not offered).
-  set(arg_HOSTFS "")
-  _uml_boot_arguments(boot uml_discover_kunit_tests "${name}")
-  # Every boot gets a work directory of its own, set below.
-  list(FIND boot --work-dir at)
-  list(REMOVE_AT boot ${at})
-  list(REMOVE_AT boot ${at})
-
-  # Built-in KUnit only: it reads the kunit.* boot arguments itself; a KUnit
-  # module would depend on modprobe passing them on (untested).
-  get_target_property(kernel_config ${arg_KERNEL} UML_KERNEL_CONFIG)
-  if(kernel_config AND EXISTS "${kernel_config}")
-    file(STRINGS "${kernel_config}" kunit_line REGEX "^CONFIG_KUNIT=")
-    if(NOT kunit_line STREQUAL "CONFIG_KUNIT=y")
-      message(FATAL_ERROR "${context}: kernel '${arg_KERNEL}' does not have CONFIG_KUNIT=y (its .config: "
-                          "${kernel_config}); add a fragment with CONFIG_KUNIT=y to its CONFIG_FRAGMENTS.")
+  set(arg_TIMEOUT "${TIMEOUT}")
+  set(arg_DISCOVERY_TIMEOUT "${DISCOVERY_TIMEOUT}")
+  foreach(kw IN ITEMS KERNEL ROOTFS)
+    if(NOT arg_${kw})
+      message(FATAL_ERROR "${context}: ${kw} is required.")
     endif()
-  endif()
+  endforeach()
 
   set(dir "${CMAKE_CURRENT_BINARY_DIR}/_uml")
   set(tests_file "${dir}/kunit/${name}.tests.cmake")
   set(unavailable_file "${dir}/kunit/${name}.unavailable")
-  set(settings_file "${dir}/kunit/${name}.settings.cmake")
   set(include_file "${dir}/kunit/${name}.include.cmake")
-  set(log "${dir}/kunit/${name}.discovery.log")
-  set(helper "$<TARGET_FILE:UserModeLinux::helper>")
-
-  set(discovery_command "${helper}" test ${boot} --work-dir "${dir}/boot/${name}" --name "${name}" --timeout
-                        ${DISCOVERY_TIMEOUT} --log "${log}" --append kunit.action=list)
-  # @NAME@ is the test's name, @CASE@ the <suite>.<case> it runs.
-  set(case_command
-      "${helper}" test ${boot} --work-dir "${dir}/boot/@NAME@" --name "@NAME@" --timeout ${TIMEOUT} --log
-      "${dir}/tests/@NAME@.log" --kunit --junit "${dir}/tests/@NAME@.junit.xml" --append "kunit.filter_glob=@CASE@")
-  if(arg_FAIL_ON_WARN)
-    list(APPEND case_command --fail-on-warn)
-  endif()
-  math(EXPR ctest_timeout "${TIMEOUT} + 30")
   set(labels uml kunit ${arg_LABELS})
   set(fixture "")
   if(UML_TESTS_BUILD_FIRST)
     _uml_build_fixture(fixture)
   endif()
-  get_target_property(kernel_image ${arg_KERNEL} UML_KERNEL_IMAGE)
-
-  # What the build-time script needs; the helper's path is known only when
-  # generating, hence file(GENERATE).
-  set(settings "")
-  foreach(
-    pair IN
-    ITEMS "NAME=${name}"
-          "MODULES=${arg_MODULES}"
-          "DISCOVERY_COMMAND=${discovery_command}"
-          "CASE_COMMAND=${case_command}"
-          "TEST_PREFIX=${arg_TEST_PREFIX}"
-          "CTEST_TIMEOUT=${ctest_timeout}"
-          "LABELS=${labels}"
-          "FIXTURE=${fixture}"
-          "LOG=${log}"
-          "TESTS_FILE=${tests_file}"
-          "UNAVAILABLE_FILE=${unavailable_file}")
-    string(FIND "${pair}" "=" eq)
-    string(SUBSTRING "${pair}" 0 ${eq} key)
-    math(EXPR eq "${eq} + 1")
-    string(SUBSTRING "${pair}" ${eq} -1 value)
-    string(APPEND settings "set(UML_${key} [==[${value}]==])\n")
-  endforeach()
-  file(GENERATE OUTPUT "${settings_file}" CONTENT "${settings}")
-
   # CTest includes this in the directory's tests: the discovered cases once the
   # build wrote them, else a test saying why there are none yet.
+  set(helper "$<TARGET_FILE:UserModeLinux::helper>")
   set(not_built "${arg_TEST_PREFIX}${name}_NOT_BUILT")
   set(not_discovered "${arg_TEST_PREFIX}${name}_NOT_DISCOVERED")
+  _uml_boot_file(cases_boot "${name}.cases")
   file(
     GENERATE
     OUTPUT "${include_file}"
@@ -154,7 +104,7 @@ function(uml_discover_kunit_tests)
       "if(EXISTS [==[${tests_file}]==])
   include([==[${tests_file}]==])
 elseif(EXISTS [==[${unavailable_file}]==])
-  add_test([==[${not_discovered}]==] [==[${helper}]==] doctor --kernel [==[${kernel_image}]==])
+  add_test([==[${not_discovered}]==] [==[${helper}]==] doctor --boot [==[${cases_boot}]==])
   set_tests_properties([==[${not_discovered}]==] PROPERTIES FAIL_REGULAR_EXPRESSION . LABELS [==[${labels}]==])
 else()
   add_test([==[${not_built}]==] [==[${CMAKE_COMMAND}]==] -E echo [==[The KUnit cases of ${arg_MODULES} are listed \
@@ -165,15 +115,115 @@ endif()
 ")
   set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${include_file}")
 
-  set(script "${_UML_PACKAGE_ROOT}/helpers/kunit_discover.cmake")
-  get_target_property(kernel_stamp ${arg_KERNEL} UML_KERNEL_STAMP)
-  _uml_target_property(image "${context}" ROOTFS "${arg_ROOTFS}" UML_ROOTFS_IMAGE "uml_modules_install()")
-  add_custom_command(
-    OUTPUT "${tests_file}"
-    COMMAND "${CMAKE_COMMAND}" "-DUML_SETTINGS=${settings_file}" -P "${script}"
-    DEPENDS "${image}" "${kernel_stamp}" "${settings_file}" "${script}" UserModeLinux::helper
-    COMMENT "Listing the KUnit cases of ${arg_MODULES} (a boot with kunit.action=list)"
-    VERBATIM)
   add_custom_target(${name} ALL DEPENDS "${tests_file}")
-  add_dependencies(${name} ${_uml_boot_depends})
+  set_target_properties(
+    ${name}
+    PROPERTIES UML_KUNIT_TESTS_FILE "${tests_file}"
+               UML_KUNIT_UNAVAILABLE_FILE "${unavailable_file}"
+               UML_KUNIT_TEST_PREFIX "${arg_TEST_PREFIX}"
+               UML_KUNIT_LABELS "${labels}"
+               UML_KUNIT_FIXTURE "${fixture}")
+  set(arg_ENV "")
+  set(arg_HOSTFS "")
+  _uml_boot_store(kunit TARGET "${name}" TIMEOUT DISCOVERY_TIMEOUT FAIL_ON_WARN)
+endfunction()
+
+# uml_discover_kunit_tests(): the listing boot's description, the cases' (each case's
+# test adds its name, work dir, log and filter), and the listing step.
+function(_uml_write_kunit_boots name)
+  set(context "uml_discover_kunit_tests(${name})")
+  _uml_boot_common(
+    common
+    depends
+    modules
+    dirs
+    "${context}"
+    TARGET
+    "${name}")
+  foreach(kw IN ITEMS KERNEL MODULES TIMEOUT DISCOVERY_TIMEOUT FAIL_ON_WARN)
+    get_target_property(${kw} ${name} UML_BOOT_${kw})
+  endforeach()
+  # Built-in KUnit only: it reads the kunit.* boot arguments itself; a KUnit
+  # module would depend on modprobe passing them on (untested).
+  get_target_property(kernel_config ${KERNEL} UML_KERNEL_CONFIG)
+  if(kernel_config AND EXISTS "${kernel_config}")
+    _uml_config_value(kunit "${kernel_config}" KUNIT)
+    if(NOT kunit STREQUAL "y")
+      message(FATAL_ERROR "${context}: kernel '${KERNEL}' does not have CONFIG_KUNIT=y (its .config: "
+                          "${kernel_config}); add a fragment with CONFIG_KUNIT=y to its CONFIG_FRAGMENTS.")
+    endif()
+  endif()
+  set(dir "${CMAKE_CURRENT_BINARY_DIR}/_uml")
+  set(log "${dir}/kunit/${name}.discovery.log")
+  set(header "# Written by ${context}: ")
+
+  set(text "${common}")
+  _uml_boot_line(text work-dir "${dir}/boot/${name}")
+  _uml_boot_line(text name "${name}")
+  _uml_boot_line(text timeout "${DISCOVERY_TIMEOUT}")
+  _uml_boot_line(text log "${log}")
+  _uml_boot_line(text append kunit.action=list)
+  _uml_boot_file(discovery_boot "${name}.discovery")
+  _uml_write_if_different("${discovery_boot}" "${header}the boot that lists the KUnit cases.\n${text}")
+
+  set(text "${common}")
+  _uml_boot_line(text timeout "${TIMEOUT}")
+  _uml_boot_line(text kunit 1)
+  if(FAIL_ON_WARN)
+    _uml_boot_line(text fail-on-warn 1)
+  endif()
+  _uml_boot_gdb_lines(gdb "${dirs}")
+  _uml_boot_file(cases_boot "${name}.cases")
+  _uml_write_if_different("${cases_boot}" "${header}each KUnit case's boot (its test adds the case).\n${text}${gdb}")
+
+  foreach(kw IN ITEMS TESTS_FILE UNAVAILABLE_FILE TEST_PREFIX LABELS FIXTURE)
+    get_target_property(step_${kw} ${name} UML_KUNIT_${kw})
+    if(NOT step_${kw})
+      set(step_${kw} "")
+    endif()
+  endforeach()
+  set(step_NAME "${name}")
+  set(step_MODULES "${MODULES}")
+  set(step_HELPER "$<TARGET_FILE:UserModeLinux::helper>")
+  set(step_DISCOVERY_BOOT "${discovery_boot}")
+  set(step_CASES_BOOT "${cases_boot}")
+  set(step_LOG "${log}")
+  set(step_LIST_FILE "${dir}/kunit/${name}.cases")
+  set(step_WORK_DIR "${dir}")
+  math(EXPR step_CTEST_TIMEOUT "${TIMEOUT} + 30")
+  set(script "${dir}/steps/${name}.kunit-discover.cmake")
+  _uml_write_step_script(
+    "${script}"
+    kunit_discover
+    uml_step_kunit_discover
+    NAME
+    MODULES
+    HELPER
+    DISCOVERY_BOOT
+    CASES_BOOT
+    LOG
+    LIST_FILE
+    WORK_DIR
+    TESTS_FILE
+    UNAVAILABLE_FILE
+    TEST_PREFIX
+    CTEST_TIMEOUT
+    LABELS
+    FIXTURE)
+  get_target_property(kernel_stamp ${KERNEL} UML_KERNEL_STAMP)
+  get_target_property(rootfs ${name} UML_BOOT_ROOTFS)
+  _uml_target_property(image "${context}" ROOTFS "${rootfs}" UML_ROOTFS_IMAGE "uml_modules_install()")
+  add_custom_command(
+    OUTPUT "${step_TESTS_FILE}"
+    COMMAND "${CMAKE_COMMAND}" -P "${script}"
+    DEPENDS "${image}"
+            "${kernel_stamp}"
+            "${script}"
+            "${discovery_boot}"
+            "${cases_boot}"
+            ${_UML_STEP_DEPENDS}
+            UserModeLinux::helper
+    COMMENT "Listing the KUnit cases of ${MODULES} (a boot with kunit.action=list)"
+    VERBATIM)
+  add_dependencies(${name} ${depends})
 endfunction()

@@ -9,50 +9,70 @@ uml_add_module(<name> KERNEL <kernel>
   [INCLUDE_DIRECTORIES <dir>...]
   [COMPILE_DEFINITIONS <NAME[=value]>...]
   [COMPILE_OPTIONS <flag>...]
+  [KBUILD_VARIABLES <NAME=value>...]
   [DEPENDS <module>...]
   [EXCLUDE_FROM_ALL])
 
 uml_add_module(<name> KERNEL <kernel>
   KBUILD_DIR <dir> [MODULE_NAMES <ko-name>...]
+  [INCLUDE_DIRECTORIES <dir>...]
+  [COMPILE_DEFINITIONS <NAME[=value]>...]
+  [COMPILE_OPTIONS <flag>...]
+  [KBUILD_VARIABLES <NAME=value>...]
   [DEPENDS <module>...] [EXCLUDE_FROM_ALL])
 ```
 Adds target `<name>` that builds `<name>.ko` with Kbuild (`make M=...`) against
-the kernel target `<kernel>` (made by `uml_add_kernel()` earlier).
+the kernel target `<kernel>` (made by `uml_add_kernel()` earlier). Either way the
+module is built in `<build>/_uml/module/<name>` from links to its sources: the
+source tree is never written, and a host build of the same directory does not
+fight over its objects.
 
 - `SOURCES`: one or many `.c`/`.S` files linked into one module; headers may be
-  listed too (they are tracked anyway). A Kbuild file is generated; the sources
-  are linked (symlinks) into the module's build directory, so the source tree
-  stays clean and an edit rebuilds only what changed.
+  listed too (they are tracked anyway). A Kbuild file is generated.
 - `MODULE_NAME`: the `.ko` name when it differs from the target's, e.g. one
   module built for several kernels (`hello_6_1`, `hello_6_12`, both `hello.ko`).
-- `INCLUDE_DIRECTORIES`, `COMPILE_DEFINITIONS`, `COMPILE_OPTIONS`: go to
-  `ccflags-y`. The directories of the sources are always on the include path.
+- `KBUILD_DIR`: an existing Kbuild/Makefile module directory, built with its own
+  Makefile (the part Kbuild reads). Its files are linked into the build directory
+  at every build, and its parent's other entries beside it (up to the project's
+  top directory when it is inside the project), so `$(src)/../include` and
+  `$(PWD)/../include` reach sibling directories as they do in the tree; `PWD` is
+  the linked directory. `MODULE_NAMES` lists the `.ko` files it makes; without it,
+  they are what Kbuild's `modules.order` lists after the build.
+- `INCLUDE_DIRECTORIES`, `COMPILE_DEFINITIONS`, `COMPILE_OPTIONS`: with `SOURCES`
+  they go to `ccflags-y` (the sources' directories are always on the include
+  path); with `KBUILD_DIR` to `KCPPFLAGS`/`KCFLAGS`, added to the Makefile's own.
+- `KBUILD_VARIABLES`: make variables on Kbuild's command line, as a textbook
+  Makefile's outer part passes them (`$(MAKE) -C $(KDIR) M=$(PWD) FOO=1 modules`).
+  When a compile fails, the variables the directory's Makefile used but nobody set
+  are named (an empty one behind a bare `-I` is the usual cause).
 - `DEPENDS`: modules whose exported symbols this one uses (their
   `Module.symvers` is passed as `KBUILD_EXTRA_SYMBOLS`).
-- `KBUILD_DIR`: build an existing Kbuild/Makefile module directory as it is
-  (Kbuild writes its objects there); `MODULE_NAMES` lists the `.ko` files it
-  makes (default: `<name>`).
 
-Target properties: `UML_MODULE_FILES` (the `.ko` paths), `UML_MODULE_NAMES`,
-`UML_MODULE_BUILD_DIR`, `UML_MODULE_SYMVERS`, `UML_MODULE_KERNEL`.
-The modules' compile commands are merged into `${CMAKE_BINARY_DIR}/compile_commands.json`.
+Target properties: `UML_MODULE_FILES` (the `.ko` paths, when the names are known
+at configure time), `UML_MODULE_NAMES` (empty for a `KBUILD_DIR` without
+`MODULE_NAMES`), `UML_MODULE_ORDER` (Kbuild's `modules.order` of the build:
+every module it made), `UML_MODULE_BUILD_DIR`, `UML_MODULE_SYMVERS`,
+`UML_MODULE_KERNEL`. The modules' compile commands are merged into
+`${CMAKE_BINARY_DIR}/compile_commands.json`.
 #]=======================================================================]
 function(uml_add_module name)
-  set(CMAKE_MESSAGE_CONTEXT uml_add_module)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "EXCLUDE_FROM_ALL" "KERNEL;KBUILD_DIR;MODULE_NAME"
-                        "SOURCES;INCLUDE_DIRECTORIES;COMPILE_DEFINITIONS;COMPILE_OPTIONS;DEPENDS;MODULE_NAMES")
+  list(APPEND CMAKE_MESSAGE_CONTEXT uml_add_module)
+  cmake_parse_arguments(
+    PARSE_ARGV 1 arg "EXCLUDE_FROM_ALL" "KERNEL;KBUILD_DIR;MODULE_NAME"
+    "SOURCES;INCLUDE_DIRECTORIES;COMPILE_DEFINITIONS;COMPILE_OPTIONS;KBUILD_VARIABLES;DEPENDS;MODULE_NAMES")
   _uml_check_target_name(uml_add_module "${name}")
   _uml_reject_unparsed(uml_add_module arg)
+  foreach(kw IN ITEMS KERNEL KBUILD_DIR MODULE_NAME)
+    if(kw IN_LIST arg_KEYWORDS_MISSING_VALUES)
+      message(FATAL_ERROR "uml_add_module(${name}): ${kw} needs a value.")
+    endif()
+  endforeach()
   if(arg_SOURCES AND arg_KBUILD_DIR)
     message(FATAL_ERROR "uml_add_module(${name}): give SOURCES or KBUILD_DIR, not both.")
   endif()
   if(NOT arg_SOURCES AND NOT arg_KBUILD_DIR)
     message(FATAL_ERROR "uml_add_module(${name}): SOURCES (files to build) or KBUILD_DIR (an existing "
                         "Kbuild directory) is required.")
-  endif()
-  if(arg_KBUILD_DIR AND (arg_INCLUDE_DIRECTORIES OR arg_COMPILE_DEFINITIONS OR arg_COMPILE_OPTIONS))
-    message(FATAL_ERROR "uml_add_module(${name}): with KBUILD_DIR the directory's own Kbuild file sets the flags; "
-                        "INCLUDE_DIRECTORIES, COMPILE_DEFINITIONS and COMPILE_OPTIONS apply to SOURCES only.")
   endif()
   if(arg_MODULE_NAMES AND NOT arg_KBUILD_DIR)
     message(FATAL_ERROR "uml_add_module(${name}): MODULE_NAMES applies to KBUILD_DIR only (with SOURCES, "
@@ -61,12 +81,24 @@ function(uml_add_module name)
   if(DEFINED arg_MODULE_NAME AND arg_KBUILD_DIR)
     message(FATAL_ERROR "uml_add_module(${name}): MODULE_NAME applies to SOURCES; with KBUILD_DIR use MODULE_NAMES.")
   endif()
+  foreach(ko IN LISTS arg_MODULE_NAME arg_MODULE_NAMES)
+    if(NOT ko MATCHES "^[A-Za-z0-9_-]+$")
+      message(FATAL_ERROR "uml_add_module(${name}): '${ko}' is not a module name (letters, digits, '_' and '-'; "
+                          "no .ko).")
+    endif()
+  endforeach()
+  foreach(variable IN LISTS arg_KBUILD_VARIABLES)
+    if(NOT variable MATCHES "^[A-Za-z_][A-Za-z0-9_]*=")
+      message(FATAL_ERROR "uml_add_module(${name}): KBUILD_VARIABLES entry '${variable}' must be NAME=value "
+                          "(a make variable, e.g. DRIVER_DEBUG=1).")
+    endif()
+    if(variable MATCHES "^(ARCH|CC|HOSTCC|M|O|KBUILD_EXTMOD|KBUILD_EXTRA_SYMBOLS|KCFLAGS|KCPPFLAGS)=")
+      message(FATAL_ERROR "uml_add_module(${name}): KBUILD_VARIABLES cannot set ${CMAKE_MATCH_1}: the package "
+                          "sets it (use COMPILE_OPTIONS, INCLUDE_DIRECTORIES or DEPENDS instead).")
+    endif()
+  endforeach()
   set(ko_name "${name}")
   if(DEFINED arg_MODULE_NAME)
-    if(NOT arg_MODULE_NAME MATCHES "^[A-Za-z0-9_-]+$")
-      message(FATAL_ERROR "uml_add_module(${name}): MODULE_NAME '${arg_MODULE_NAME}' is not a module name "
-                          "(letters, digits, '_' and '-'; no .ko).")
-    endif()
     set(ko_name "${arg_MODULE_NAME}")
   endif()
 
@@ -91,18 +123,40 @@ function(uml_add_module name)
   endforeach()
 
   set(state_dir "${CMAKE_CURRENT_BINARY_DIR}/_uml")
+  set(mirror_root "${state_dir}/module/${name}")
+  set(step_KCPPFLAGS "")
+  set(step_KCFLAGS "")
+  set(step_MIRROR_SOURCE "")
+  set(step_MIRROR_ANCHOR "")
+  set(step_MIRROR_ROOT "")
+  set(step_MIRROR_EXCLUDE "")
   if(arg_KBUILD_DIR)
-    get_filename_component(module_dir "${arg_KBUILD_DIR}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
-    if(NOT EXISTS "${module_dir}/Kbuild" AND NOT EXISTS "${module_dir}/Makefile")
-      message(FATAL_ERROR "uml_add_module(${name}): KBUILD_DIR ${module_dir} has no Kbuild or Makefile.")
+    get_filename_component(source_dir "${arg_KBUILD_DIR}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+    if(NOT EXISTS "${source_dir}/Kbuild" AND NOT EXISTS "${source_dir}/Makefile")
+      message(FATAL_ERROR "uml_add_module(${name}): KBUILD_DIR ${source_dir} has no Kbuild or Makefile.")
     endif()
+    # The linked tree starts at the project's top directory when the module is inside
+    # it, else at the module directory's parent: relative paths to siblings resolve.
+    cmake_path(IS_PREFIX CMAKE_SOURCE_DIR "${source_dir}" NORMALIZE inside_project)
+    if(inside_project AND NOT source_dir STREQUAL CMAKE_SOURCE_DIR)
+      set(anchor "${CMAKE_SOURCE_DIR}")
+    else()
+      get_filename_component(anchor "${source_dir}" DIRECTORY)
+    endif()
+    file(RELATIVE_PATH rel "${anchor}" "${source_dir}")
+    set(module_dir "${mirror_root}/${rel}")
+    set(step_MIRROR_SOURCE "${source_dir}")
+    set(step_MIRROR_ANCHOR "${anchor}")
+    set(step_MIRROR_ROOT "${mirror_root}")
+    # Build trees inside the sources are never linked (their objects are not sources).
+    set(step_MIRROR_EXCLUDE "${CMAKE_BINARY_DIR}")
     set(ko_names ${arg_MODULE_NAMES})
-    if(NOT ko_names)
-      set(ko_names ${name})
-    endif()
-    file(GLOB_RECURSE tracked "${module_dir}/Kbuild" "${module_dir}/Makefile")
+    _uml_module_flags(flags "${arg_INCLUDE_DIRECTORIES}" "${arg_COMPILE_DEFINITIONS}" "" "")
+    _uml_kbuild_quote_flags(step_KCPPFLAGS ${flags})
+    _uml_kbuild_quote_flags(step_KCFLAGS ${arg_COMPILE_OPTIONS})
+    file(GLOB_RECURSE tracked "${source_dir}/Kbuild" "${source_dir}/Makefile" "${source_dir}/*.mk")
   else()
-    set(module_dir "${state_dir}/module/${name}")
+    set(module_dir "${mirror_root}")
     set(ko_names ${ko_name})
     _uml_module_mirror_sources(
       tracked
@@ -120,22 +174,51 @@ function(uml_add_module name)
     list(APPEND ko_files "${module_dir}/${ko}.ko")
   endforeach()
   get_target_property(kernel_stamp ${arg_KERNEL} UML_KERNEL_STAMP)
-  get_target_property(kernel_source ${arg_KERNEL} UML_KERNEL_SOURCE_DIR)
-  get_target_property(kernel_cc ${arg_KERNEL} UML_KERNEL_CC)
   set(stamp "${state_dir}/${name}.module.stamp")
   set(depfile "${state_dir}/${name}.module.d")
   set(compdb_fragment "${state_dir}/${name}.compile_commands.json")
-  set(script "${_UML_PACKAGE_ROOT}/helpers/module.cmake")
-  list(JOIN extra_symbols " " extra_symbols)
+  set(step_NAME "${name}")
+  set(step_MAKE "${UML_MAKE_EXECUTABLE}")
+  get_target_property(step_KERNEL_SOURCE_DIR ${arg_KERNEL} UML_KERNEL_SOURCE_DIR)
+  set(step_KERNEL_DIR "${kernel_dir}")
+  get_target_property(step_CC ${arg_KERNEL} UML_KERNEL_CC)
+  set(step_MODULE_DIR "${module_dir}")
+  set(step_MODULE_NAMES "${ko_names}")
+  set(step_EXTRA_SYMBOLS "${extra_symbols}")
+  set(step_VARIABLES "${arg_KBUILD_VARIABLES}")
+  set(step_JOBS "${UML_KERNEL_JOBS}")
+  set(step_DEPFILE "${depfile}")
+  set(step_STAMP "${stamp}")
+  set(step_COMPDB "${compdb_fragment}")
+  set(script "${state_dir}/steps/${name}.module-build.cmake")
+  _uml_write_step_script(
+    "${script}"
+    module
+    uml_step_module
+    NAME
+    MAKE
+    KERNEL_SOURCE_DIR
+    KERNEL_DIR
+    CC
+    MODULE_DIR
+    MODULE_NAMES
+    EXTRA_SYMBOLS
+    VARIABLES
+    KCPPFLAGS
+    KCFLAGS
+    MIRROR_SOURCE
+    MIRROR_ANCHOR
+    MIRROR_ROOT
+    MIRROR_EXCLUDE
+    JOBS
+    DEPFILE
+    STAMP
+    COMPDB)
   add_custom_command(
     OUTPUT "${stamp}"
-    BYPRODUCTS ${ko_files} "${module_dir}/Module.symvers" "${compdb_fragment}"
-    COMMAND
-      "${CMAKE_COMMAND}" -DUML_ACTION=build -DUML_MAKE=${UML_MAKE_EXECUTABLE} -DUML_KERNEL_DIR=${kernel_dir}
-      -DUML_KERNEL_SOURCE_DIR=${kernel_source} -DUML_CC=${kernel_cc} -DUML_MODULE_DIR=${module_dir}
-      "-DUML_EXTRA_SYMBOLS=${extra_symbols}" -DUML_JOBS=${UML_KERNEL_JOBS} -DUML_DEPFILE=${depfile} -DUML_STAMP=${stamp}
-      -DUML_COMPDB=${compdb_fragment} -P "${script}"
-    DEPENDS "${kernel_stamp}" ${tracked} ${depends_files} "${script}"
+    BYPRODUCTS ${ko_files} "${module_dir}/Module.symvers" "${module_dir}/modules.order" "${compdb_fragment}"
+    COMMAND "${CMAKE_COMMAND}" -P "${script}"
+    DEPENDS "${kernel_stamp}" ${tracked} ${depends_files} "${script}" ${_UML_STEP_DEPENDS}
     DEPFILE "${depfile}"
     COMMENT "Building UML module ${name}"
     VERBATIM)
@@ -145,11 +228,30 @@ function(uml_add_module name)
     ${name}
     PROPERTIES UML_MODULE_FILES "${ko_files}"
                UML_MODULE_NAMES "${ko_names}"
+               UML_MODULE_ORDER "${module_dir}/modules.order"
                UML_MODULE_BUILD_DIR "${module_dir}"
                UML_MODULE_SYMVERS "${module_dir}/Module.symvers"
                UML_MODULE_KERNEL "${arg_KERNEL}"
                UML_MODULE_STAMP "${stamp}")
   _uml_register_compile_commands(${name} "${compdb_fragment}" "${kernel_dir}")
+endfunction()
+
+# -I and -D flags of INCLUDE_DIRECTORIES and COMPILE_DEFINITIONS (paths relative
+# to the current source directory), then <source_dirs> as -I, then <options>.
+function(_uml_module_flags out include_dirs definitions source_dirs options)
+  set(flags "")
+  foreach(dir IN LISTS include_dirs)
+    get_filename_component(dir "${dir}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+    list(APPEND flags "-I${dir}")
+  endforeach()
+  foreach(dir IN LISTS source_dirs)
+    list(APPEND flags "-I${dir}")
+  endforeach()
+  foreach(definition IN LISTS definitions)
+    list(APPEND flags "-D${definition}")
+  endforeach()
+  list(APPEND flags ${options})
+  set(${out} "${flags}" PARENT_SCOPE)
 endfunction()
 
 # Links the sources into the module's build directory (Kbuild builds where the
@@ -212,23 +314,11 @@ function(
   endif()
 
   list(REMOVE_DUPLICATES source_dirs)
-  foreach(dir IN LISTS include_dirs)
-    get_filename_component(dir "${dir}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
-    list(APPEND flags "-I${dir}")
-  endforeach()
-  foreach(dir IN LISTS source_dirs)
-    list(APPEND flags "-I${dir}")
-  endforeach()
-  foreach(definition IN LISTS definitions)
-    list(APPEND flags "-D${definition}")
-  endforeach()
-  list(APPEND flags ${options})
+  _uml_module_flags(flags "${include_dirs}" "${definitions}" "${source_dirs}" "${options}")
   set(quoted "")
   foreach(flag IN LISTS flags)
-    # Kbuild hands ccflags to the shell: quote each flag, and escape make's $.
-    string(REPLACE "'" "'\\''" flag "${flag}")
-    string(REPLACE "$" "$$" flag "${flag}")
-    string(APPEND quoted " \\\n  '${flag}'")
+    _uml_kbuild_quote_flags(flag "${flag}")
+    string(APPEND quoted " \\\n  ${flag}")
   endforeach()
   string(APPEND kbuild "ccflags-y +=${quoted}\n")
   file(CONFIGURE OUTPUT "${module_dir}/Kbuild" CONTENT
@@ -265,13 +355,23 @@ function(_uml_add_compile_commands_target)
     file(GENERATE OUTPUT "${CMAKE_BINARY_DIR}/_uml/generated.stamp" CONTENT "${now}\n")
     list(APPEND extra_depends "${CMAKE_BINARY_DIR}/_uml/generated.stamp")
   endif()
+  set(step_FRAGMENTS "${fragments}")
+  set(step_KERNEL_DIRS "${kernel_dirs}")
+  set(step_OUTPUT "${output}")
+  set(step_STAMP "${stamp}")
+  set(script "${CMAKE_BINARY_DIR}/_uml/steps/compile_commands.cmake")
+  _uml_write_step_script(
+    "${script}"
+    module
+    uml_step_merge_compile_commands
+    FRAGMENTS
+    KERNEL_DIRS
+    OUTPUT
+    STAMP)
   add_custom_command(
     OUTPUT "${stamp}"
-    COMMAND
-      "${CMAKE_COMMAND}" -DUML_ACTION=merge-compile-commands "-DUML_FRAGMENTS=${fragments}"
-      "-DUML_KERNEL_DIRS=${kernel_dirs}" -DUML_OUTPUT=${output} -DUML_STAMP=${stamp} -P
-      "${_UML_PACKAGE_ROOT}/helpers/module.cmake"
-    DEPENDS ${fragments} ${extra_depends} "${_UML_PACKAGE_ROOT}/helpers/module.cmake"
+    COMMAND "${CMAKE_COMMAND}" -P "${script}"
+    DEPENDS ${fragments} ${extra_depends} "${script}" ${_UML_STEP_DEPENDS}
     COMMENT "Merging UML module compile commands into ${output}"
     VERBATIM)
   add_custom_target(uml_compile_commands ALL DEPENDS "${stamp}")

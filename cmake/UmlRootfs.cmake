@@ -20,8 +20,11 @@ uml_add_rootfs(<name>
 Adds target `<name>` that makes an ext4 root filesystem image without root
 privileges or mounting (a `fakeroot` session and `mke2fs -d`, or `debugfs` for
 `image`). Every file is owned by root (0:0) in the image, tarball and Debian
-roots keep the owners recorded in their archive. The guest init of the package
-is installed as `/sbin/uml-init`.
+roots keep the owners recorded in their archive. Every image gets the package's
+guest side under `/.uml`: its init (`/.uml/init`), a static busybox and a link per
+applet, so the guest needs nothing of the image's userland (a hand-made image with
+a lone shell boots, and the command's `PATH` ends with `/.uml/bin`); the mount
+points the init uses are made in the image too.
 
 - `busybox`: Debian's static busybox with its applet links and a minimal `/etc`.
 - `debian`: `mmdebstrap` (rootless `unshare` mode as a user) of `SUITE` (default
@@ -30,7 +33,9 @@ is installed as `/sbin/uml-init`.
   by its inputs, so reconfiguring or a new build tree does not fetch it again.
 - `directory` / `tarball`: a prepared root, e.g. another distribution's root
   tarball (how an Alpine or Fedora root comes in).
-- `image`: an existing ext2/3/4 image; it is copied, never modified.
+- `image`: an existing ext2/3/4 image; it is copied, never modified. An image
+  that is not ext2/3/4, or too full for the guest side, fails the build with the
+  reason (raise `SIZE`).
 - `FILES`: host files or directories copied to absolute guest paths.
 - `PROGRAMS`: executable targets, which must be linked statically
   (`target_link_options(<t> PRIVATE -static)`), installed as `/usr/local/bin/<name>`.
@@ -38,7 +43,7 @@ is installed as `/sbin/uml-init`.
 Target property: `UML_ROOTFS_IMAGE` (the image file).
 #]=======================================================================]
 function(uml_add_rootfs name)
-  set(CMAKE_MESSAGE_CONTEXT uml_add_rootfs)
+  list(APPEND CMAKE_MESSAGE_CONTEXT uml_add_rootfs)
   _uml_check_target_name(uml_add_rootfs "${name}")
   cmake_parse_arguments(PARSE_ARGV 1 arg "EXCLUDE_FROM_ALL" "TYPE;FROM;SIZE;SUITE;VARIANT;MIRROR"
                         "PACKAGES;FILES;PROGRAMS")
@@ -87,24 +92,20 @@ function(uml_add_rootfs name)
     set(size "${arg_SIZE}")
   endif()
 
-  set(tools mke2fs debugfs fakeroot tar readelf)
-  if(type STREQUAL "busybox")
-    list(APPEND tools busybox)
-  elseif(type STREQUAL "debian")
+  set(tools mke2fs debugfs fakeroot tar readelf busybox)
+  if(type STREQUAL "debian")
     list(APPEND tools mmdebstrap)
   elseif(type STREQUAL "image")
     list(APPEND tools dumpe2fs resize2fs)
   endif()
   _uml_require_host_tools(${tools})
 
-  set(depends "${_UML_PACKAGE_ROOT}/helpers/rootfs.cmake" "${_UML_PACKAGE_ROOT}/templates/guest/uml-init")
+  set(depends "${_UML_PACKAGE_ROOT}/templates/guest/uml-init" "${UML_BUSYBOX_EXECUTABLE}" ${_UML_STEP_DEPENDS})
   if(type STREQUAL "directory")
     file(GLOB_RECURSE from_files LIST_DIRECTORIES false "${from}/*")
     list(APPEND depends ${from_files})
   elseif(type MATCHES "^(tarball|image)$")
     list(APPEND depends "${from}")
-  elseif(type STREQUAL "busybox")
-    list(APPEND depends "${UML_BUSYBOX_EXECUTABLE}")
   endif()
 
   # FILES: host=guest pairs, checked now.
@@ -141,40 +142,58 @@ function(uml_add_rootfs name)
     list(APPEND depends "$<TARGET_FILE:${program}>")
   endforeach()
 
-  # Lists inside the list of command arguments keep their separators as genexes.
-  string(REPLACE ";" "$<SEMICOLON>" files "${files}")
-  string(REPLACE ";" "$<SEMICOLON>" programs "${programs}")
   set(work "${CMAKE_CURRENT_BINARY_DIR}/_uml/rootfs")
   set(image "${work}/${name}.img")
-  set(command_args
-      -DUML_NAME=${name}
-      -DUML_TYPE=${type}
-      -DUML_FROM=${from}
-      -DUML_SIZE=${size}
-      -DUML_IMAGE=${image}
-      -DUML_STAGE=${work}/${name}.stage
-      -DUML_INIT=${_UML_PACKAGE_ROOT}/templates/guest/uml-init
-      "-DUML_FILES=${files}"
-      "-DUML_PROGRAMS=${programs}"
-      -DUML_BUSYBOX=${UML_BUSYBOX_EXECUTABLE}
-      -DUML_MKE2FS=${UML_MKE2FS_EXECUTABLE}
-      -DUML_DEBUGFS=${UML_DEBUGFS_EXECUTABLE}
-      -DUML_TAR=${UML_TAR_EXECUTABLE}
-      -DUML_READELF=${UML_READELF_EXECUTABLE})
-  if(type STREQUAL "image")
-    list(APPEND command_args -DUML_DUMPE2FS=${UML_DUMPE2FS_EXECUTABLE} -DUML_RESIZE2FS=${UML_RESIZE2FS_EXECUTABLE})
-  endif()
+  set(step_NAME "${name}")
+  set(step_TYPE "${type}")
+  set(step_FROM "${from}")
+  set(step_SIZE "${size}")
+  set(step_IMAGE "${image}")
+  set(step_STAGE "${work}/${name}.stage")
+  set(step_INIT "${_UML_PACKAGE_ROOT}/templates/guest/uml-init")
+  set(step_FILES "${files}")
+  set(step_PROGRAMS "${programs}")
+  foreach(
+    tool IN
+    ITEMS BUSYBOX
+          MKE2FS
+          DEBUGFS
+          TAR
+          READELF
+          DUMPE2FS
+          RESIZE2FS)
+    set(step_${tool} "${UML_${tool}_EXECUTABLE}")
+  endforeach()
   if(type STREQUAL "debian")
     _uml_debian_tarball(tarball "${name}" "${arg_SUITE}" "${arg_VARIANT}" "${arg_MIRROR}" "${arg_PACKAGES}")
-    list(APPEND command_args -DUML_FROM=${tarball})
+    set(step_FROM "${tarball}")
     list(APPEND depends "${tarball}")
   endif()
-
+  set(script "${CMAKE_CURRENT_BINARY_DIR}/_uml/steps/${name}.rootfs.cmake")
+  _uml_write_step_script(
+    "${script}"
+    rootfs
+    uml_step_rootfs
+    NAME
+    TYPE
+    FROM
+    SIZE
+    IMAGE
+    STAGE
+    INIT
+    FILES
+    PROGRAMS
+    BUSYBOX
+    MKE2FS
+    DEBUGFS
+    TAR
+    READELF
+    DUMPE2FS
+    RESIZE2FS)
   add_custom_command(
     OUTPUT "${image}"
-    COMMAND "${UML_FAKEROOT_EXECUTABLE}" -- "${CMAKE_COMMAND}" ${command_args} -P
-            "${_UML_PACKAGE_ROOT}/helpers/rootfs.cmake"
-    DEPENDS ${depends}
+    COMMAND "${UML_FAKEROOT_EXECUTABLE}" -- "${CMAKE_COMMAND}" -P "${script}"
+    DEPENDS ${depends} "${script}"
     COMMENT "Making UML root filesystem ${name} (${type})"
     VERBATIM)
   _uml_add_custom_target(${name} "${arg_EXCLUDE_FROM_ALL}" DEPENDS "${image}")
@@ -209,14 +228,38 @@ function(
   string(SHA256 key "${suite}\n${variant}\n${mirror}\n${packages}")
   string(SUBSTRING "${key}" 0 12 key)
   _uml_cache_dir(cache)
+  if(NOT cache)
+    set(cache "${CMAKE_BINARY_DIR}/_uml")
+  endif()
   set(tarball "${cache}/debian/${suite}-${variant}-${key}.tar")
-  list(JOIN packages "," include)
+  # For the cache's least-recently-used pruning (marked beside the tarball: touching
+  # the tarball itself would make its images out of date).
+  if(EXISTS "${tarball}")
+    file(TOUCH "${tarball}.used")
+  endif()
+  list(JOIN packages "," step_INCLUDE)
+  set(step_NAME "${name}")
+  set(step_TARBALL "${tarball}")
+  set(step_SUITE "${suite}")
+  set(step_VARIANT "${variant}")
+  set(step_MIRROR "${mirror}")
+  set(step_MMDEBSTRAP "${UML_MMDEBSTRAP_EXECUTABLE}")
+  set(script "${CMAKE_CURRENT_BINARY_DIR}/_uml/steps/${name}.debootstrap.cmake")
+  _uml_write_step_script(
+    "${script}"
+    rootfs
+    uml_step_debootstrap
+    NAME
+    TARBALL
+    SUITE
+    VARIANT
+    INCLUDE
+    MIRROR
+    MMDEBSTRAP)
   add_custom_command(
     OUTPUT "${tarball}"
-    COMMAND
-      "${CMAKE_COMMAND}" -DUML_ACTION=debootstrap -DUML_NAME=${name} -DUML_TARBALL=${tarball} -DUML_SUITE=${suite}
-      -DUML_VARIANT=${variant} "-DUML_MIRROR=${mirror}" -DUML_INCLUDE=${include}
-      -DUML_MMDEBSTRAP=${UML_MMDEBSTRAP_EXECUTABLE} -P "${_UML_PACKAGE_ROOT}/helpers/rootfs.cmake"
+    COMMAND "${CMAKE_COMMAND}" -P "${script}"
+    DEPENDS "${script}"
     COMMENT "Making Debian ${suite} root for ${name} (cached in ${tarball})"
     USES_TERMINAL VERBATIM)
   set(${out} "${tarball}" PARENT_SCOPE)
@@ -230,7 +273,8 @@ uml_modules_install(<name> KERNEL <kernel> ROOTFS <rootfs> [MODULES <module>...]
 ```
 Adds target `<name>` that makes a new image: the `ROOTFS` image plus, under
 `/lib/modules/<release>/`, the kernel's own modules (symbols set to `m`, with
-`modules.builtin`) and the out-of-tree `MODULES` (in `extra/`), indexed by
+`modules.builtin`) and the out-of-tree `MODULES` (in `extra/`: every `.ko` each
+module target's Kbuild run made, as its `modules.order` lists them), indexed by
 `depmod`, so `modprobe <name>` works in the guest and loads dependencies
 first. The rootfs image is never written: the result is a copy, written to a
 temporary file and renamed, so an interrupted build keeps the previous image.
@@ -241,7 +285,7 @@ take it as their `ROOTFS`; `UML_ROOTFS_KERNEL`; `UML_ROOTFS_MODULES` (the module
 targets installed, whose symbols the debug targets load).
 #]=======================================================================]
 function(uml_modules_install name)
-  set(CMAKE_MESSAGE_CONTEXT uml_modules_install)
+  list(APPEND CMAKE_MESSAGE_CONTEXT uml_modules_install)
   _uml_check_target_name(uml_modules_install "${name}")
   cmake_parse_arguments(PARSE_ARGV 1 arg "EXCLUDE_FROM_ALL" "KERNEL;ROOTFS" "MODULES")
   _uml_reject_unparsed(uml_modules_install arg)
@@ -255,7 +299,7 @@ function(uml_modules_install name)
   _uml_target_property(base_image "${context}" ROOTFS "${arg_ROOTFS}" UML_ROOTFS_IMAGE "uml_add_rootfs()")
   _uml_require_host_tools(depmod debugfs)
 
-  set(ko_files "")
+  set(module_dirs "")
   set(depends "")
   foreach(module IN LISTS arg_MODULES)
     _uml_target_property(module_kernel "${context}" MODULES "${module}" UML_MODULE_KERNEL "uml_add_module()")
@@ -263,27 +307,46 @@ function(uml_modules_install name)
       message(FATAL_ERROR "uml_modules_install(${name}): module '${module}' is built for kernel '${module_kernel}', "
                           "not '${arg_KERNEL}'.")
     endif()
-    get_target_property(files ${module} UML_MODULE_FILES)
+    get_target_property(dir ${module} UML_MODULE_BUILD_DIR)
     get_target_property(stamp ${module} UML_MODULE_STAMP)
-    list(APPEND ko_files ${files})
+    list(APPEND module_dirs "${dir}")
     list(APPEND depends "${stamp}")
   endforeach()
   get_target_property(kernel_stamp ${arg_KERNEL} UML_KERNEL_STAMP)
-  get_target_property(kernel_source ${arg_KERNEL} UML_KERNEL_SOURCE_DIR)
-  get_target_property(kernel_cc ${arg_KERNEL} UML_KERNEL_CC)
   get_target_property(release ${arg_KERNEL} UML_KERNEL_RELEASE)
 
   set(image "${CMAKE_CURRENT_BINARY_DIR}/_uml/images/${name}.img")
-  set(script "${_UML_PACKAGE_ROOT}/helpers/modules_install.cmake")
+  set(step_NAME "${name}")
+  set(step_IMAGE "${image}")
+  set(step_BASE_IMAGE "${base_image}")
+  set(step_KERNEL_DIR "${kernel_dir}")
+  get_target_property(step_KERNEL_SOURCE_DIR ${arg_KERNEL} UML_KERNEL_SOURCE_DIR)
+  get_target_property(step_CC ${arg_KERNEL} UML_KERNEL_CC)
+  set(step_MAKE "${UML_MAKE_EXECUTABLE}")
+  set(step_DEPMOD "${UML_DEPMOD_EXECUTABLE}")
+  set(step_DEBUGFS "${UML_DEBUGFS_EXECUTABLE}")
+  set(step_MODULE_DIRS "${module_dirs}")
+  set(step_STAGE "${CMAKE_CURRENT_BINARY_DIR}/_uml/images/${name}.stage")
+  set(script "${CMAKE_CURRENT_BINARY_DIR}/_uml/steps/${name}.modules-install.cmake")
+  _uml_write_step_script(
+    "${script}"
+    modules_install
+    uml_step_modules_install
+    NAME
+    IMAGE
+    BASE_IMAGE
+    KERNEL_DIR
+    KERNEL_SOURCE_DIR
+    CC
+    MAKE
+    DEPMOD
+    DEBUGFS
+    MODULE_DIRS
+    STAGE)
   add_custom_command(
     OUTPUT "${image}"
-    COMMAND
-      "${CMAKE_COMMAND}" -DUML_NAME=${name} -DUML_IMAGE=${image} -DUML_BASE_IMAGE=${base_image}
-      -DUML_KERNEL_DIR=${kernel_dir} -DUML_KERNEL_SOURCE_DIR=${kernel_source} -DUML_KERNEL_STAMP=${kernel_stamp}
-      -DUML_CC=${kernel_cc} -DUML_MAKE=${UML_MAKE_EXECUTABLE} -DUML_DEPMOD=${UML_DEPMOD_EXECUTABLE}
-      -DUML_DEBUGFS=${UML_DEBUGFS_EXECUTABLE} "-DUML_MODULE_FILES=${ko_files}"
-      -DUML_STAGE=${CMAKE_CURRENT_BINARY_DIR}/_uml/images/${name}.stage -P "${script}"
-    DEPENDS "${base_image}" "${kernel_stamp}" ${depends} "${script}"
+    COMMAND "${CMAKE_COMMAND}" -P "${script}"
+    DEPENDS "${base_image}" "${kernel_stamp}" ${depends} "${script}" ${_UML_STEP_DEPENDS}
     COMMENT "Installing modules into UML image ${name} (${release})"
     VERBATIM)
   _uml_add_custom_target(${name} "${arg_EXCLUDE_FROM_ALL}" DEPENDS "${image}")

@@ -1,4 +1,5 @@
 include_guard(GLOBAL)
+include("${CMAKE_CURRENT_LIST_DIR}/UmlBoot.cmake")
 
 option(UML_TESTS_BUILD_FIRST "uml_add_test() tests build what they boot (cmake --build) before running" ON)
 
@@ -8,14 +9,16 @@ option(UML_TESTS_BUILD_FIRST "uml_add_test() tests build what they boot (cmake -
 ```cmake
 uml_add_run(<name> KERNEL <kernel> ROOTFS <rootfs-or-modules-install>
   [MODULES <module-target-or-name>...] [MEM <size>] [HOSTFS <dir>]
-  [ARGS <kernel-arg>...] [PERSIST <cow-file>] [TIME_TRAVEL]
+  [ARGS <kernel-arg>...] [ENV <KEY=VALUE>...] [PERSIST <cow-file>] [TIME_TRAVEL]
   [DEBUG_TARGET <name>] [ATTACH_TARGET <name>])
 ```
 Adds target `<name>` that boots the kernel on a throw-away copy (COW) of the
 image into an interactive console in the terminal (`cmake --build . --target
 <name>`); `MODULES` are loaded first. `PERSIST` keeps the session's changes in
 the given COW file across runs (the image itself is still never written).
-`HOSTFS` shares one host directory, mounted at `/mnt/host` in the guest.
+`HOSTFS` shares one host directory, mounted at `/mnt/host` in the guest. `ENV`
+sets variables in the guest shell's environment; `MEM` is a size such as `256M`
+(default 128M), checked at configure time.
 
 Two more targets come with it (for a name ending in the word `run`, that word
 is replaced: `uml_run` gives `uml_debug` and `uml_attach`; otherwise
@@ -52,67 +55,77 @@ Adds a CTest test that boots a throw-away copy of the image, loads `MODULES`
 with modprobe, runs `COMMAND` (one argument: a shell command line for `sh -c`;
 several: a command and its arguments) or, with `KUNIT`, collects the KTAP
 results the modules print, and passes or fails on the guest's result.
-The helper's exit code says why a test failed (see the README). The console
-log is `<build>/_uml/tests/<name>.log`, named in the test's output. `TIMEOUT`
-(default 60 s) is enforced by the helper, which leaves nothing running.
+The helper's exit code says why a test failed (`src/README.md`); a host where UML
+cannot run, or a KUnit run whose every case was skipped, makes the test skipped
+(`SKIP_RETURN_CODE` 125). The console log is `<build>/_uml/tests/<name>.log`,
+named in the test's output. `TIMEOUT` (default 60 s; 0: none, and then CTest's
+default timeout does not apply either) is enforced by the helper, which leaves
+nothing running. `uml-helper debug --boot <build>/_uml/boot/<name>.boot` runs
+the test's boot under gdb.
 With `UML_TESTS_BUILD_FIRST` (default ON) the tests depend on a fixture that
 runs `cmake --build`, so `ctest` alone takes an edited module to a result.
+
+### Boot descriptions and properties
+Each run, debug and test boot is described in `<build>/_uml/boot/<name>.boot`,
+written at the end of the directory's configure from properties of the run target
+or the test: `UML_BOOT_KERNEL`, `UML_BOOT_ROOTFS`, `UML_BOOT_MODULES`,
+`UML_BOOT_MEM`, `UML_BOOT_HOSTFS`, `UML_BOOT_ARGS`, `UML_BOOT_ENV`,
+`UML_BOOT_TIME_TRAVEL`; runs also `UML_BOOT_PERSIST`, tests `UML_BOOT_COMMAND`,
+`UML_BOOT_TIMEOUT`, `UML_BOOT_KUNIT`, `UML_BOOT_FAIL_ON_WARN`. So a setting can be
+changed after the call, e.g.
+`set_property(TARGET uml_run APPEND PROPERTY UML_BOOT_ARGS loglevel=8)` or
+`set_tests_properties(hello_loads PROPERTIES UML_BOOT_MEM 512M)`. The file is what
+`uml-helper run|test|debug|attach --boot <file>` reads; options given after it win.
 #]=======================================================================]
 set(UML_GDB_EXECUTABLE "" CACHE FILEPATH "gdb for the debug and attach targets (empty: gdb on PATH when they run)")
 
 function(uml_add_run name)
-  set(CMAKE_MESSAGE_CONTEXT uml_add_run)
+  list(APPEND CMAKE_MESSAGE_CONTEXT uml_add_run)
   _uml_check_target_name(uml_add_run "${name}")
   cmake_parse_arguments(PARSE_ARGV 1 arg "TIME_TRAVEL" "KERNEL;ROOTFS;MEM;HOSTFS;PERSIST;DEBUG_TARGET;ATTACH_TARGET"
-                        "MODULES;ARGS")
+                        "MODULES;ARGS;ENV")
   _uml_reject_unparsed(uml_add_run arg)
+  _uml_require_boot_keywords("uml_add_run(${name})")
   _uml_debug_target_names(debug_name attach_name "${name}")
-  _uml_boot_arguments(boot uml_add_run "${name}")
-  set(run_depends ${_uml_boot_depends})
-  set(run_work_dir "${CMAKE_CURRENT_BINARY_DIR}/_uml/boot/${name}")
-  if(arg_PERSIST)
-    get_filename_component(persist "${arg_PERSIST}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_BINARY_DIR}")
-    list(APPEND boot --persist "${persist}")
-  endif()
+  _uml_boot_file(boot "${name}")
+  _uml_boot_file(debug_boot "${debug_name}")
   add_custom_target(
     ${name}
-    COMMAND UserModeLinux::helper run ${boot}
+    COMMAND UserModeLinux::helper run --boot "${boot}"
     COMMENT "Booting UML (${arg_KERNEL}, ${arg_ROOTFS}); 'poweroff' or Ctrl-D in the guest ends it"
     USES_TERMINAL VERBATIM)
-  add_dependencies(${name} ${run_depends})
-
-  # The debug boot: the same, under gdb, in a work directory of its own (never
-  # PERSIST: a running <name> may have that COW file open).
-  _uml_boot_arguments(debug_boot uml_add_run "${debug_name}")
-  _uml_gdb_options(gdb_options module_targets module_dirs)
-  set(debug_command debug ${debug_boot} ${gdb_options})
+  set(debug_command debug --boot "${debug_boot}")
   add_custom_target(
     ${debug_name}
     COMMAND UserModeLinux::helper ${debug_command} --
     COMMENT "Starting UML (${arg_KERNEL}, ${arg_ROOTFS}) under gdb; 'run' boots it"
     USES_TERMINAL VERBATIM)
-  add_dependencies(${debug_name} ${run_depends} ${module_targets})
   _uml_write_gdb_wrapper(${debug_name} ${debug_command})
-  # A fixed path to the kernel (its build dir may be keyed by a hash), for an
-  # IDE's "program" setting.
-  file(CREATE_LINK "${_uml_kernel_image}" "${CMAKE_CURRENT_BINARY_DIR}/${debug_name}-kernel" SYMBOLIC)
-
   # Attaching builds nothing: a rebuilt kernel would no longer match the running one.
-  set(attach_command attach --work-dir "${run_work_dir}" ${gdb_options})
+  set(attach_command attach --boot "${boot}")
   add_custom_target(
     ${attach_name}
     COMMAND UserModeLinux::helper ${attach_command} --
     COMMENT "Attaching gdb to the UML that '${name}' runs"
     USES_TERMINAL VERBATIM)
   _uml_write_gdb_wrapper(${attach_name} ${attach_command})
-  # For an IDE's own gdb attaching to that UML: what the attach target sets up.
-  set(setup "# Generated by uml_add_run(): gdb setup for attaching to the UML '${name}' runs; its pid is")
-  string(APPEND setup "\n# in ${run_work_dir}/instance.\nsource ${_UML_PACKAGE_ROOT}/templates/gdb/uml-gdb.py\n")
-  foreach(dir IN LISTS module_dirs)
-    string(APPEND setup "uml-module-path \"${dir}\"\n")
-  endforeach()
-  file(WRITE "${CMAKE_CURRENT_BINARY_DIR}/${attach_name}.gdb" "${setup}")
+  set_target_properties(${name} PROPERTIES UML_DEBUG_TARGET "${debug_name}" UML_ATTACH_TARGET "${attach_name}")
+  _uml_boot_store(run TARGET "${name}" PERSIST)
 endfunction()
+
+# KERNEL and ROOTFS, checked at the call (the rest when the description is written).
+macro(_uml_require_boot_keywords context)
+  foreach(_uml_kw IN ITEMS KERNEL ROOTFS)
+    if(NOT arg_${_uml_kw})
+      message(FATAL_ERROR "${context}: ${_uml_kw} is required.")
+    endif()
+  endforeach()
+  foreach(_uml_kw IN LISTS arg_KEYWORDS_MISSING_VALUES)
+    if(_uml_kw MATCHES "^(KERNEL|ROOTFS|MEM|HOSTFS|PERSIST|TIMEOUT|DEBUG_TARGET|ATTACH_TARGET)$")
+      message(FATAL_ERROR "${context}: ${_uml_kw} needs a value.")
+    endif()
+  endforeach()
+endmacro()
 
 # The names of uml_add_run()'s debug and attach targets, checked.
 function(_uml_debug_target_names debug_out attach_out run_name)
@@ -137,53 +150,6 @@ function(_uml_debug_target_names debug_out attach_out run_name)
   endif()
   set(${debug_out} "${name_DEBUG}" PARENT_SCOPE)
   set(${attach_out} "${name_ATTACH}" PARENT_SCOPE)
-endfunction()
-
-# The helper's gdb options for uml_add_run()'s KERNEL, ROOTFS and MODULES:
-# uml-gdb.py, the directories of the project's .ko files (the MODULES targets'
-# and, for a uml_modules_install() ROOTFS, its modules') and UML_GDB_EXECUTABLE.
-# <targets_out>: the module targets, so the symbols are those of the latest build;
-# <dirs_out>: the directories.
-function(_uml_gdb_options out targets_out dirs_out)
-  set(options --gdb-script "${_UML_PACKAGE_ROOT}/templates/gdb/uml-gdb.py")
-  if(UML_GDB_EXECUTABLE)
-    list(APPEND options --gdb "${UML_GDB_EXECUTABLE}")
-  endif()
-  set(modules "")
-  foreach(module IN LISTS arg_MODULES)
-    if(TARGET "${module}")
-      list(APPEND modules "${module}")
-    endif()
-  endforeach()
-  # A uml_modules_install() ROOTFS depends on the module targets it installs.
-  get_target_property(installed ${arg_ROOTFS} UML_ROOTFS_MODULES)
-  if(NOT installed)
-    get_target_property(installed ${arg_ROOTFS} MANUALLY_ADDED_DEPENDENCIES)
-  endif()
-  foreach(target IN LISTS installed)
-    if(TARGET "${target}")
-      get_target_property(files ${target} UML_MODULE_FILES)
-      if(files)
-        list(APPEND modules "${target}")
-      endif()
-    endif()
-  endforeach()
-  list(REMOVE_DUPLICATES modules)
-  set(dirs "")
-  foreach(module IN LISTS modules)
-    get_target_property(files ${module} UML_MODULE_FILES)
-    foreach(file IN LISTS files)
-      get_filename_component(dir "${file}" DIRECTORY)
-      list(APPEND dirs "${dir}")
-    endforeach()
-  endforeach()
-  list(REMOVE_DUPLICATES dirs)
-  foreach(dir IN LISTS dirs)
-    list(APPEND options --module-dir "${dir}")
-  endforeach()
-  set(${out} "${options}" PARENT_SCOPE)
-  set(${targets_out} "${modules}" PARENT_SCOPE)
-  set(${dirs_out} "${dirs}" PARENT_SCOPE)
 endfunction()
 
 # <binary dir>/<target>-gdb: `uml-helper <args> -- "$@"`, a stand-in for gdb that IDEs
@@ -218,7 +184,7 @@ exec '$<TARGET_FILE:UserModeLinux::helper>'${words} -- \"$@\"
 endfunction()
 
 function(uml_add_test)
-  set(CMAKE_MESSAGE_CONTEXT uml_add_test)
+  list(APPEND CMAKE_MESSAGE_CONTEXT uml_add_test)
   cmake_parse_arguments(PARSE_ARGV 0 arg "KUNIT;TIME_TRAVEL;FAIL_ON_WARN" "NAME;KERNEL;ROOTFS;TIMEOUT;MEM;HOSTFS"
                         "MODULES;COMMAND;ENV;ARGS;LABELS")
   _uml_reject_unparsed(uml_add_test arg)
@@ -232,113 +198,29 @@ function(uml_add_test)
   if(NOT arg_KUNIT AND NOT DEFINED arg_COMMAND)
     message(FATAL_ERROR "uml_add_test(${name}): COMMAND (what to run in the guest) or KUNIT is required.")
   endif()
-  set(timeout 60)
-  if(DEFINED arg_TIMEOUT)
-    if(NOT arg_TIMEOUT MATCHES "^[0-9]+$")
-      message(FATAL_ERROR "uml_add_test(${name}): TIMEOUT '${arg_TIMEOUT}' must be whole seconds.")
-    endif()
-    set(timeout "${arg_TIMEOUT}")
+  _uml_require_boot_keywords("uml_add_test(${name})")
+  if(NOT DEFINED arg_TIMEOUT)
+    set(arg_TIMEOUT 60)
+  elseif(NOT arg_TIMEOUT MATCHES "^[0-9]+$")
+    message(FATAL_ERROR "uml_add_test(${name}): TIMEOUT '${arg_TIMEOUT}' must be whole seconds (0: none).")
   endif()
-  _uml_boot_arguments(boot uml_add_test "${name}")
-
-  set(log "${CMAKE_CURRENT_BINARY_DIR}/_uml/tests/${name}.log")
-  set(command
-      UserModeLinux::helper
-      test
-      ${boot}
-      --name
-      ${name}
-      --timeout
-      ${timeout}
-      --log
-      "${log}")
-  foreach(pair IN LISTS arg_ENV)
-    if(NOT pair MATCHES "^[A-Za-z_][A-Za-z0-9_]*=")
-      message(FATAL_ERROR "uml_add_test(${name}): ENV entry '${pair}' must be KEY=VALUE.")
-    endif()
-    list(APPEND command --env "${pair}")
-  endforeach()
-  if(arg_FAIL_ON_WARN)
-    list(APPEND command --fail-on-warn)
-  endif()
-  if(arg_KUNIT)
-    list(APPEND command --kunit --junit "${CMAKE_CURRENT_BINARY_DIR}/_uml/tests/${name}.junit.xml")
-  else()
-    # One argument is a shell command line; several are a command and its arguments.
-    list(LENGTH arg_COMMAND count)
-    if(count EQUAL 1)
-      list(APPEND command --command "${arg_COMMAND}")
-    else()
-      list(APPEND command -- ${arg_COMMAND})
-    endif()
-  endif()
-  add_test(NAME ${name} COMMAND ${command})
-  # CTest's own timeout is a backstop: the helper stops the guest first and
-  # reports the timeout itself.
-  math(EXPR ctest_timeout "${timeout} + 30")
-  set_tests_properties(${name} PROPERTIES TIMEOUT ${ctest_timeout} LABELS "uml;${arg_LABELS}")
+  _uml_boot_file(boot "${name}")
+  add_test(NAME ${name} COMMAND UserModeLinux::helper test --boot "${boot}")
+  # 125: UML cannot run on this host, or KUnit skipped every case; not a failure.
+  set_tests_properties(${name} PROPERTIES LABELS "uml;${arg_LABELS}" SKIP_RETURN_CODE 125)
   if(UML_TESTS_BUILD_FIRST)
     _uml_build_fixture(fixture)
     set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED ${fixture})
   endif()
+  _uml_boot_store(
+    test
+    TEST
+    "${name}"
+    COMMAND
+    TIMEOUT
+    KUNIT
+    FAIL_ON_WARN)
 endfunction()
-
-# The helper arguments shared by run and test targets, checked; sets
-# _uml_boot_depends in the caller to the targets the boot needs.
-macro(_uml_boot_arguments out command name)
-  foreach(kw IN ITEMS KERNEL ROOTFS)
-    if(NOT arg_${kw})
-      message(FATAL_ERROR "${command}(${name}): ${kw} is required.")
-    endif()
-  endforeach()
-  if(NOT TARGET UserModeLinux::helper)
-    message(FATAL_ERROR "${command}(${name}): the uml-helper executable is not available (UserModeLinux::helper).")
-  endif()
-  _uml_target_property(_uml_kernel_image "${command}(${name})" KERNEL "${arg_KERNEL}" UML_KERNEL_IMAGE
-                       "uml_add_kernel()")
-  _uml_target_property(_uml_image "${command}(${name})" ROOTFS "${arg_ROOTFS}" UML_ROOTFS_IMAGE
-                       "uml_add_rootfs() or uml_modules_install()")
-  get_target_property(_uml_image_kernel ${arg_ROOTFS} UML_ROOTFS_KERNEL)
-  if(_uml_image_kernel AND NOT _uml_image_kernel STREQUAL arg_KERNEL)
-    message(FATAL_ERROR "${command}(${name}): ROOTFS '${arg_ROOTFS}' holds modules for kernel '${_uml_image_kernel}', "
-                        "not '${arg_KERNEL}'.")
-  endif()
-  # A work directory per run or test: COW files, uml_dir and logs of parallel
-  # tests never meet.
-  set(${out} --kernel "${_uml_kernel_image}" --rootfs "${_uml_image}" --work-dir
-             "${CMAKE_CURRENT_BINARY_DIR}/_uml/boot/${name}")
-  set(_uml_boot_depends ${arg_KERNEL} ${arg_ROOTFS})
-  foreach(_uml_module IN LISTS arg_MODULES)
-    if(TARGET "${_uml_module}")
-      get_target_property(_uml_names ${_uml_module} UML_MODULE_NAMES)
-      if(NOT _uml_names)
-        message(FATAL_ERROR "${command}(${name}): MODULES '${_uml_module}' is a target but not a module.")
-      endif()
-      if(NOT _uml_image_kernel)
-        message(FATAL_ERROR "${command}(${name}): module '${_uml_module}' is not in ROOTFS '${arg_ROOTFS}'; install "
-                            "it with uml_modules_install() and pass that target as ROOTFS.")
-      endif()
-    else()
-      set(_uml_names "${_uml_module}") # a kernel module by name, e.g. crc_ccitt
-    endif()
-    foreach(_uml_n IN LISTS _uml_names)
-      list(APPEND ${out} --module "${_uml_n}")
-    endforeach()
-  endforeach()
-  if(arg_MEM)
-    list(APPEND ${out} --mem "${arg_MEM}")
-  endif()
-  if(arg_HOSTFS)
-    get_filename_component(_uml_hostfs "${arg_HOSTFS}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
-    list(APPEND ${out} --hostfs "${_uml_hostfs}")
-  endif()
-  if(arg_TIME_TRAVEL)
-    list(APPEND ${out} --time-travel)
-  endif()
-  foreach(_uml_arg IN LISTS arg_ARGS)
-    list(APPEND ${out} --append "${_uml_arg}")
-  endforeach()
-endmacro()
 
 # One test per project that builds everything before the boot tests run.
 function(_uml_build_fixture out)

@@ -28,9 +28,10 @@ _uml_default_cache = $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/uml
 _uml_default_generator = $(if $(shell command -v ninja 2>/dev/null),Ninja,Unix Makefiles)
 UML_MODULE_DIR ?= $(_uml_default_dir)
 UML_MODULES ?=
-UML_LOAD_MODULES ?= $(_uml_modules)
+UML_LOAD_MODULES ?= $(or $(_uml_modules),*)
 UML_BUILD_DIR ?= $(_uml_module_dir)/.uml-build
 UML_CACHE_DIR ?= $(_uml_default_cache)
+UML_CACHE_MAX_SIZE ?= 20G
 UML_KERNEL_SOURCE ?=
 UML_CONFIG ?= minimal
 UML_CONFIG_FRAGMENTS ?=
@@ -52,7 +53,8 @@ _uml_cmake_exe = $(or $(UML_CMAKE),cmake)
 _uml_ctest_exe = $(or $(UML_CTEST),ctest)
 
 # Module names: UML_MODULES, else obj-m (read when a recipe runs, so obj-m may
-# be set after the include line).
+# be set after the include line). Empty (the classic layout sets obj-m only when
+# Kbuild reads the Makefile): every module Kbuild makes, from its modules.order.
 _uml_modules = $(strip $(or $(UML_MODULES),$(patsubst %.o,%,$(obj-m))))
 
 _uml_empty :=
@@ -70,6 +72,7 @@ _uml_args = \
   -DUML_MODULES:STRING=$(call _uml_q,$(call _uml_list,$(_uml_modules))) \
   -DUML_LOAD_MODULES:STRING=$(call _uml_q,$(call _uml_list,$(UML_LOAD_MODULES))) \
   -DUML_CACHE_DIR:STRING=$(call _uml_q,$(_uml_cache)) \
+  -DUML_CACHE_MAX_SIZE:STRING=$(call _uml_q,$(UML_CACHE_MAX_SIZE)) \
   -DUML_KERNEL_SOURCE:STRING=$(call _uml_q,$(UML_KERNEL_SOURCE)) \
   -DUML_CONFIG:STRING=$(call _uml_q,$(UML_CONFIG)) \
   -DUML_CONFIG_FRAGMENTS:STRING=$(call _uml_q,$(call _uml_list,$(UML_CONFIG_FRAGMENTS))) \
@@ -77,7 +80,7 @@ _uml_args = \
   -DUML_MEM:STRING=$(call _uml_q,$(UML_MEM)) \
   -DUML_TIMEOUT:STRING=$(call _uml_q,$(UML_TIMEOUT)) \
   -DUML_TEST_COMMAND:STRING=$(call _uml_q,$(UML_TEST_COMMAND)) \
-  -DUML_KERNEL_COMPILER_LAUNCHER:STRING=$(call _uml_q,$(UML_COMPILER_LAUNCHER)) \
+  -DUML_KERNEL_COMPILER_LAUNCHER:STRING=$(call _uml_q,$(or $(UML_COMPILER_LAUNCHER),none)) \
   -DUML_COMPILER_LAUNCHER:STRING=$(call _uml_q,$(UML_COMPILER_LAUNCHER)) \
   $(if $(UML_KERNEL_JOBS),-DUML_KERNEL_JOBS:STRING=$(call _uml_q,$(UML_KERNEL_JOBS)),-UUML_KERNEL_JOBS)
 
@@ -86,15 +89,14 @@ _uml_args = \
 _uml_cmake = MAKEFLAGS=$(call _uml_q,$(filter-out -j,$(filter -j%,$(MAKEFLAGS)))) MAKELEVEL= $(_uml_cmake_exe)
 _uml_ctest = MAKEFLAGS= MAKELEVEL= $(_uml_ctest_exe)
 
-.PHONY: uml-configure uml-kernel uml-modules uml-image uml-run uml-test uml-debug uml-attach uml-menuconfig uml-clean uml-help
+.PHONY: uml-configure uml-kernel uml-modules uml-image uml-run uml-test uml-debug uml-attach uml-menuconfig uml-clean uml-help \
+  uml-cache-list uml-cache-prune
 
 # (Re)configures the build directory when a variable changed (the -D values of
-# the last configure are kept in uml-make.args; unchanged, no cmake runs).
-# Then, if another build (the host kernel's `make all`) rewrote a .ko after our
-# last module build, the module build is made to run again, or the image would
-# get that .ko.
+# the last configure are kept in uml-make.args; unchanged, no cmake runs). The
+# module is built from links to this directory in the build directory, so a host
+# build here and the UML build never share objects.
 uml-configure:
-	$(if $(_uml_modules),,$(error uml.mk: no modules: obj-m is empty outside Kbuild (is it set only when KERNELRELEASE is?); set UML_MODULES = <the .ko names without .ko> in the Makefile or on the command line))
 	$(if $(filter 1,$(words $(_uml_module_dir))),,$(error uml.mk: the module directory '$(_uml_module_dir)' has a space in its path, which Kbuild cannot build))
 	@set -e; \
 	if ! command -v $(_uml_cmake_exe) >/dev/null 2>&1; then \
@@ -109,14 +111,7 @@ uml-configure:
 	  $(_uml_cmake) -S $(call _uml_q,$(_uml_driver)) -B $(_uml_bq) \
 	    $(if $(wildcard $(_uml_b)/CMakeCache.txt),,-G $(call _uml_q,$(_uml_generator))) $(_uml_args); \
 	  printf '%s\n' "$$args" > $(_uml_bq)/uml-make.args; \
-	fi; \
-	. $(_uml_bq)/uml-make-info.sh; \
-	for ko in $$uml_module_files; do \
-	  if [ "$$ko" -nt "$$uml_module_stamp" ]; then \
-	    echo "uml.mk: $$ko is newer than the last UML module build: building it again"; \
-	    rm -f "$$uml_module_stamp"; \
-	  fi; \
-	done
+	fi
 
 uml-kernel: uml-configure
 	$(_uml_cmake) --build $(_uml_bq) --target uml_kernel
@@ -144,6 +139,14 @@ uml-attach: uml-configure
 uml-menuconfig: uml-configure
 	$(_uml_cmake) --build $(_uml_bq) --target uml_kernel_menuconfig
 
+# The kernels, sources and Debian roots UML_CACHE_DIR holds (shared with every
+# project of this user), and pruning it to UML_CACHE_MAX_SIZE, least recently used first.
+uml-cache-list: uml-configure
+	$(_uml_cmake) --build $(_uml_bq) --target uml_cache_list
+
+uml-cache-prune: uml-configure
+	$(_uml_cmake) --build $(_uml_bq) --target uml_cache_prune
+
 # Only a directory this file configured is removed (UML_BUILD_DIR could be
 # set to anything); the kernel stays in UML_CACHE_DIR.
 uml-clean:
@@ -165,9 +168,11 @@ uml-help:
 	@echo '  uml-menuconfig  edit the kernel configuration'
 	@echo '  uml-configure   (re)configure UML_BUILD_DIR'
 	@echo '  uml-clean       remove UML_BUILD_DIR'
+	@echo '  uml-cache-list  what UML_CACHE_DIR holds (kernels, sources, Debian roots)'
+	@echo '  uml-cache-prune prune UML_CACHE_DIR to UML_CACHE_MAX_SIZE, least recently used first'
 	@echo 'Variables (make <target> VAR=value; empty means the default, or none for UML_LOAD_MODULES and UML_COMPILER_LAUNCHER):'
-	@echo '  UML_MODULES          = $(value UML_MODULES)  [from obj-m: $(patsubst %.o,%,$(obj-m))]'
-	@echo '  UML_LOAD_MODULES     = $(_uml_help_load)'
+	@echo '  UML_MODULES          = $(value UML_MODULES)  [from obj-m: $(patsubst %.o,%,$(obj-m)); empty: all Kbuild makes]'
+	@echo '  UML_LOAD_MODULES     = $(_uml_help_load)  [*: every module the directory makes]'
 	@echo '  UML_KERNEL_SOURCE    = $(UML_KERNEL_SOURCE)  [empty: Debian'"'"'s /usr/src/linux-source-*.tar.xz]'
 	@echo '  UML_CONFIG           = $(UML_CONFIG)  [minimal, defconfig or a .config file]'
 	@echo '  UML_CONFIG_FRAGMENTS = $(UML_CONFIG_FRAGMENTS)'
@@ -177,6 +182,7 @@ uml-help:
 	@echo '  UML_TEST_COMMAND     = $(subst ','"'"',$(UML_TEST_COMMAND))  [empty: the loaded modules are in /proc/modules]'
 	@echo '  UML_BUILD_DIR        = $(_uml_b)'
 	@echo '  UML_CACHE_DIR        = $(_uml_cache)'
+	@echo '  UML_CACHE_MAX_SIZE   = $(UML_CACHE_MAX_SIZE)  [pruned to this after a kernel build; empty: never]'
 	@echo '  UML_KERNEL_JOBS      = $(UML_KERNEL_JOBS)  [empty: all cores; make -jN wins]'
 	@echo '  UML_COMPILER_LAUNCHER = $(UML_COMPILER_LAUNCHER)'
 	@echo '  UML_MODULE_DIR       = $(_uml_module_dir)'

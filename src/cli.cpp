@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "boot_file.hpp"
 #include "commands.hpp"
 #include "exit_code.hpp"
 #include "text.hpp"
@@ -12,19 +13,27 @@ namespace uml {
 namespace {
 
 constexpr auto protocol_help = R"(
-The guest's /sbin/uml-init (templates/guest/uml-init) gets UML_MODE, UML_NONCE,
+The guest's /.uml/init (templates/guest/uml-init) gets UML_MODE, UML_NONCE,
 UML_MODULES, UML_CMD (base64), UML_ENV (base64) and UML_HOSTFS from the kernel
 command line, mounts proc, sysfs, devtmpfs, tmpfs on /tmp and /run and hostfs on
 /mnt/host, loads the modules, runs the command and powers off with its status.
 )";
 
+void add_boot_file_option(CLI::App& app) {
+  // Expanded before parsing (expand_boot_files): declared for --help.
+  app.add_option("--boot", "Options of a boot from a description the CMake package wrote "
+                           "(<build>/_uml/boot/<target>.boot); options given here win")
+      ->type_name("FILE");
+}
+
 void add_boot_options(CLI::App& app, BootOptions& o) {
+  add_boot_file_option(app);
   app.add_option("--kernel", o.kernel, "The UML kernel executable (linux)")
       ->type_name("PATH")
       ->required()
       ->check(CLI::ExistingFile);
   app.add_option("--rootfs", o.rootfs,
-                 "Root filesystem image (ext4) with /sbin/uml-init; opened read-only under a "
+                 "Root filesystem image (ext4) with the package's /.uml/init; opened read-only under a "
                  "fresh copy-on-write file (ubd0=<cow>,<image>), so the image is never written")
       ->type_name("IMAGE")
       ->required();
@@ -49,6 +58,11 @@ void add_boot_options(CLI::App& app, BootOptions& o) {
                  "Module the guest modprobes before the command (the image must hold it, with "
                  "depmod's files); repeatable")
       ->type_name("NAME")
+      ->allow_extra_args(false);
+  app.add_option("--modules-from", o.module_lists,
+                 "Modprobe every module a file lists, in order: Kbuild's modules.order of a "
+                 "module directory, or one name per line; read when the boot starts; repeatable")
+      ->type_name("FILE")
       ->allow_extra_args(false);
   app.add_option("--work-dir", o.work_dir,
                  "Where COW files, UML's uml_dir and the console log go (default: a fresh "
@@ -152,6 +166,11 @@ int cli_main(int argc, char** argv) {
                      "(adds kunit.enable=1)");
   add_confine_flag(*test_cmd, test);
   test_cmd->add_flag("--fail-on-warn", test.fail_on_warn, "A kernel WARNING fails the test");
+  test_cmd
+      ->add_option("--kunit-list", test.kunit_list,
+                   "After a boot with kunit.action=list, write the <suite>.<case> names KUnit "
+                   "listed to FILE, one per line")
+      ->type_name("FILE");
   test_cmd->add_option("--tail", test.tail, "Console lines shown when the test fails")
       ->capture_default_str();
   test_cmd->footer(std::string(protocol_help) +
@@ -177,6 +196,7 @@ int cli_main(int argc, char** argv) {
       "attach",
       "Attach gdb to the UML that 'uml-helper run --work-dir DIR' is running; exit status = "
       "gdb's");
+  add_boot_file_option(*attach_cmd);
   attach_cmd->add_option("--work-dir", attach.work_dir, "The run's work directory")
       ->type_name("DIR")
       ->required();
@@ -200,8 +220,42 @@ int cli_main(int argc, char** argv) {
   doctor_cmd->add_flag("--time-travel", doctor.time_travel,
                        "Also check CONFIG_UML_TIME_TRAVEL_SUPPORT");
 
+  // --boot FILE: the description's options go in front of the command line's.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  const auto subcommands = app.get_subcommands([](CLI::App*) { return true; });
+  OptionLookup lookup;
+  lookup.kind = [&](std::string_view subcommand,
+                    std::string_view name) -> std::optional<OptionKind> {
+    const CLI::Option* opt = nullptr;
+    for (auto* sub : subcommands) {
+      if (sub->get_name() == subcommand) {
+        opt = sub->get_option_no_throw("--" + std::string(name));
+      }
+    }
+    if (opt == nullptr) {
+      return std::nullopt;
+    }
+    if (opt->get_type_size() == 0) {
+      return OptionKind::Flag;
+    }
+    return opt->get_items_expected_max() > 1 ? OptionKind::List : OptionKind::Value;
+  };
+  lookup.known = [&](std::string_view name) {
+    for (auto* sub : subcommands) {
+      if (sub->get_option_no_throw("--" + std::string(name)) != nullptr) {
+        return true;
+      }
+    }
+    return false;
+  };
+  args = expand_boot_files(args, lookup);
+  std::vector<char*> parse_argv{argv[0]};
+  for (auto& arg : args) {
+    parse_argv.push_back(arg.data());
+  }
+
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(parse_argv.size()), parse_argv.data());
   } catch (const CLI::ParseError& e) {
     const int status = app.exit(e);
     return status == 0 ? 0 : to_int(ExitCode::Error);

@@ -99,7 +99,7 @@ std::vector<std::string> kernel_arguments(const BootSpec& spec) {
     }
     args.push_back(fmt::format("ubd{}={},{}", i, disk.cow.string(), disk.base.string()));
   }
-  args.insert(args.end(), {"root=/dev/ubda", "rw", "init=/sbin/uml-init", "mem=" + spec.mem});
+  args.insert(args.end(), {"root=/dev/ubda", "rw", "init=/.uml/init", "mem=" + spec.mem});
   if (spec.lpj && !sets_lpj(spec.append)) {
     args.push_back(fmt::format("lpj={}", *spec.lpj));
   }

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "affinity.hpp"
+#include "boot_file.hpp"
 #include "cmdline.hpp"
 #include "confine.hpp"
 #include "console.hpp"
@@ -219,6 +220,10 @@ BootSpec boot_spec(const BootOptions& options, const Workspace& ws, Mode mode) {
   spec.append = options.append;
   spec.env = options.env;
   spec.modules = options.modules;
+  for (const auto& list : options.module_lists) {
+    const auto names = read_module_list(list);
+    spec.modules.insert(spec.modules.end(), names.begin(), names.end());
+  }
   spec.nonce = random_hex(16);
   spec.umid = ws.umid();
   spec.uml_dir = ws.uml_dir();
@@ -263,7 +268,7 @@ class Confined {
       if (::mkdtemp(tmpl.data()) == nullptr) {
         throw Error(fmt::format("cannot create a directory for the guest RAM in {}: {}",
                                 ram_dir->string(), std::strerror(errno)),
-                    ExitCode::Infrastructure);
+                    ExitCode::Skipped);
       }
       own_tmpdir_ = tmpl;
       tmpdir_ = own_tmpdir_;
@@ -477,6 +482,32 @@ int run_gdb(const fs::path& gdb, const std::vector<std::string>& args,
   return result.status;
 }
 
+// The cases a kunit.action=list boot listed, one "<suite>.<case>" per line, written whole
+// or not at all; names that kunit.filter_glob could not select are left out, with a warning.
+void write_kunit_list(const fs::path& path, const KunitListing& listing) {
+  for (const auto& name : listing.unselectable) {
+    fmt::print(stderr,
+               "uml-helper: warning: KUnit case {:?} left out: only letters, digits, '_' and '-' "
+               "can be selected with kunit.filter_glob\n",
+               name);
+  }
+  std::string text;
+  for (const auto& name : listing.cases) {
+    text += name + "\n";
+  }
+  const auto tmp = path.string() + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0 || !write_all(fd, text)) {
+    const auto error = std::strerror(errno);
+    if (fd >= 0) {
+      ::close(fd);
+    }
+    throw Error(fmt::format("--kunit-list {}: {}", path.string(), error));
+  }
+  ::close(fd);
+  fs::rename(tmp, path);
+}
+
 int exit_for_signal(int sig) {
   return to_int(sig == SIGINT   ? ExitCode::Interrupted
                 : sig == SIGHUP ? ExitCode::Hangup
@@ -491,7 +522,7 @@ int run_test(const TestOptions& options) {
   const auto report = check_host(options, ws);
   if (!report_preflight(report, ws)) {
     ws.clean(false);
-    return to_int(ExitCode::Infrastructure);
+    return to_int(ExitCode::Skipped);
   }
   auto spec = boot_spec(options, ws, Mode::Test);
   spec.command = options.command;
@@ -558,6 +589,9 @@ int run_test(const TestOptions& options) {
     JunitInput junit{options.name, &outcome, kunit ? &*kunit : nullptr, text, run.seconds};
     write_junit(*options.junit, junit);
   }
+  if (options.kunit_list && outcome.code == ExitCode::Passed) {
+    write_kunit_list(*options.kunit_list, parse_kunit_listing(text));
+  }
 
   const bool passed = outcome.code == ExitCode::Passed;
   if (passed) {
@@ -587,7 +621,7 @@ int run_interactive(const RunOptions& options) {
   const auto report = check_host(options, ws);
   if (!report_preflight(report, ws)) {
     ws.clean(false);
-    return to_int(ExitCode::Infrastructure);
+    return to_int(ExitCode::Skipped);
   }
   // No terminal to type on (a pipe, a file, /dev/null, an IDE's build): the guest shell
   // runs what stdin holds, as sh does, instead of waiting for a person.
@@ -653,7 +687,7 @@ int run_debug(const DebugOptions& options) {
   const auto report = check_host(options, ws);
   if (!report_preflight(report, ws)) {
     ws.clean(false);
-    return to_int(ExitCode::Infrastructure);
+    return to_int(ExitCode::Skipped);
   }
   warn_without_debug_info(options.kernel);
   auto spec = boot_spec(options, ws, options.command ? Mode::Test : Mode::Run);
@@ -711,8 +745,8 @@ int run_doctor(const DoctorOptions& options) {
                                 landlock.abi)});
   fmt::print("{}", report.format(true));
   if (!report.ok()) {
-    fmt::print("uml-helper: UML cannot run here (exit {})\n", to_int(ExitCode::Infrastructure));
-    return to_int(ExitCode::Infrastructure);
+    fmt::print("uml-helper: UML cannot run here (exit {})\n", to_int(ExitCode::Skipped));
+    return to_int(ExitCode::Skipped);
   }
   fmt::print("uml-helper: UML can run here\n");
   return to_int(ExitCode::Passed);

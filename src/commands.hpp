@@ -17,6 +17,7 @@ struct BootOptions {
   std::vector<std::string> append;
   std::vector<std::string> env;
   std::vector<std::string> modules;
+  std::vector<std::string> module_lists;  // files of module names (--modules-from)
   std::optional<std::filesystem::path> work_dir;
   bool time_travel = false;
   bool keep_cow = false;
@@ -38,6 +39,7 @@ struct TestOptions : BootOptions {
   double grace = 5;    // seconds from SIGTERM to SIGKILL
   bool kunit = false;
   bool fail_on_warn = false;
+  std::optional<std::filesystem::path> kunit_list;  // where the listed cases go
   std::size_t tail = 60;
 };
 

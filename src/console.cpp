@@ -73,12 +73,13 @@ constexpr std::array hints{
          "the root image could not be mounted: it must be an ext4 image and the kernel needs "
          "CONFIG_BLK_DEV_UBD and CONFIG_EXT4_FS"},
     Hint{"Requested init ",
-         "the init program could not be run: the image needs an executable "
-         "/sbin/uml-init and a /bin/sh"},
+         "the init program could not be run: the image needs the package's /.uml/init "
+         "and /.uml/busybox (images made by uml_add_rootfs have them)"},
     Hint{"No working init found",
-         "the image has no runnable /sbin/uml-init (it must be executable, with a /bin/sh)"},
+         "the image has no runnable /.uml/init (images made by uml_add_rootfs have it, with "
+         "the static /.uml/busybox it runs on)"},
     Hint{"Attempted to kill init",
-         "the guest's init exited; /sbin/uml-init must end by powering off"},
+         "the guest's init exited; /.uml/init must end by powering off"},
     Hint{"must be not mounted noexec",
          "the guest RAM directory is mounted noexec: set TMPDIR to a directory that allows exec"},
     Hint{"Using a channel type which is configured out of UML",

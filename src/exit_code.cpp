@@ -27,8 +27,9 @@ constexpr std::array rows{
         "the guest never ran the command to its end (no UML-BOOTED or UML-RESULT "
         "marker, or a module failed to load)"},
     Row{ExitCode::Timeout, "timeout", "--timeout expired; UML was stopped"},
-    Row{ExitCode::Infrastructure, "infrastructure",
-        "UML cannot run on this host; the doctor's findings are printed"},
+    Row{ExitCode::Skipped, "skipped",
+        "not run to a verdict: UML cannot run on this host (the doctor's findings are "
+        "printed), or KUnit skipped every case (--kunit); CTest's SKIP_RETURN_CODE"},
     Row{ExitCode::Hangup, "hangup", "uml-helper got SIGHUP; UML was stopped"},
     Row{ExitCode::Interrupted, "interrupted", "uml-helper got SIGINT; UML was stopped"},
     Row{ExitCode::Terminated, "terminated", "uml-helper got SIGTERM; UML was stopped"},

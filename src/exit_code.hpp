@@ -16,7 +16,7 @@ enum class ExitCode : int {
   KunitFailed = 5,       // a KUnit case failed or crashed, or no KUnit case ran
   BootFailed = 6,        // the guest never reached or never finished the command
   Timeout = 124,         // as timeout(1)
-  Infrastructure = 125,  // UML cannot run on this host (doctor's findings are printed)
+  Skipped = 125,  // not run to a verdict: UML cannot run here, or KUnit skipped every case
   Hangup = 129,          // 128 + signal number, as a shell reports it
   Interrupted = 130,
   Terminated = 143,

@@ -1,5 +1,6 @@
 #include "ktap.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <optional>
 
@@ -390,6 +391,60 @@ KtapReport parse_ktap(std::string_view console) {
   KtapReport report;
   Parser(console, report).run();
   return report;
+}
+
+}  // namespace uml
+
+namespace uml {
+
+namespace {
+
+bool selectable_name(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-';
+  });
+}
+
+void add_once(std::vector<std::string>& names, std::string_view name) {
+  if (std::find(names.begin(), names.end(), name) == names.end()) {
+    names.emplace_back(name);
+  }
+}
+
+}  // namespace
+
+KunitListing parse_kunit_listing(std::string_view console) {
+  KunitListing listing;
+  std::vector<std::string> suites;
+  bool listing_started = false;
+  for (const auto raw : split_lines(console)) {
+    const auto line = trim(strip_console_prefix(raw));
+    if (line == "KTAP version 1") {
+      listing_started = true;
+      continue;
+    }
+    if (!listing_started || line.empty() || line.find(' ') != std::string_view::npos) {
+      continue;
+    }
+    const auto dot = line.find('.');
+    if (dot == std::string_view::npos) {
+      if (selectable_name(line)) {
+        add_once(suites, line);
+      }
+      continue;
+    }
+    const auto suite = line.substr(0, dot);
+    if (std::find(suites.begin(), suites.end(), suite) == suites.end()) {
+      continue;  // not after its suite's line: some other output
+    }
+    if (selectable_name(line.substr(dot + 1))) {
+      add_once(listing.cases, line);
+    } else {
+      add_once(listing.unselectable, line);
+    }
+  }
+  return listing;
 }
 
 }  // namespace uml

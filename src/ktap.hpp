@@ -41,4 +41,13 @@ struct KtapReport {
 // tolerated; a suite that stops without its results (crash) yields CRASHED cases.
 KtapReport parse_ktap(std::string_view console);
 
+// What a boot with kunit.action=list printed (lib/kunit/executor.c,
+// kunit_exec_list_tests): "KTAP version 1", then per suite its name and a line
+// "<suite>.<case>" per case; a case counts only after its suite's line.
+struct KunitListing {
+  std::vector<std::string> cases;         // "<suite>.<case>", each once, in order
+  std::vector<std::string> unselectable;  // names kunit.filter_glob cannot select
+};
+KunitListing parse_kunit_listing(std::string_view console);
+
 }  // namespace uml

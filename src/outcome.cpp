@@ -133,6 +133,15 @@ Outcome decide_cause(const ConsoleFindings& console, const RunFacts& run,
   if (*console.result != 0) {
     out.code = ExitCode::CommandFailed;
     out.summary = fmt::format("the guest command failed with status {}", *console.result);
+  } else if (options.kunit != nullptr &&
+             options.kunit->count(CaseStatus::Skipped) == options.kunit->cases.size()) {
+    // Nothing was tested: CTest reports it as skipped (SKIP_RETURN_CODE 125), not passed.
+    out.code = ExitCode::Skipped;
+    out.summary = "skipped: KUnit skipped every case (" + options.kunit->summary() + ")";
+    for (const auto& c : options.kunit->cases) {
+      out.details.push_back(fmt::format("skipped: {}{}", c.full_name(),
+                                        c.directive.empty() ? "" : " # " + c.directive));
+    }
   } else {
     out.code = ExitCode::Passed;
     out.summary =

@@ -386,7 +386,7 @@ bp::child start_child(const LaunchSpec& spec, bp::pipe* console, bp::pipe* input
                      (bp::std_out & bp::std_err) > *console, bp::std_in < bp::null, env, setup);
   } catch (const bp::process_error& e) {
     throw Error(fmt::format("cannot start {}: {}", spec.kernel.string(), e.what()),
-                ExitCode::Infrastructure);
+                ExitCode::Skipped);
   }
 }
 
@@ -517,7 +517,7 @@ void remove_leftovers(const std::vector<Leftover>& leftovers) {
 Guardian::Guardian(const std::vector<Leftover>& leftovers) {
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-    throw Error(fmt::format("socketpair: {}", std::strerror(errno)), ExitCode::Infrastructure);
+    throw Error(fmt::format("socketpair: {}", std::strerror(errno)), ExitCode::Skipped);
   }
   // Signals blocked across the fork: the child must not run the helper's handlers
   // before it has set its own dispositions.
@@ -534,7 +534,7 @@ Guardian::Guardian(const std::vector<Leftover>& leftovers) {
   ::close(fds[1]);
   if (pid < 0) {
     ::close(fds[0]);
-    throw Error(fmt::format("fork: {}", std::strerror(fork_error)), ExitCode::Infrastructure);
+    throw Error(fmt::format("fork: {}", std::strerror(fork_error)), ExitCode::Skipped);
   }
   fd_ = fds[0];
   pid_ = pid;

@@ -9,9 +9,9 @@ set(src "${WORK_DIR}/src")
 set(build "${WORK_DIR}/build")
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(COPY "${PROJECT_DIR}/" DESTINATION "${src}")
-# No UML_CACHE_DIR: kernels live in the build tree, where a changed fragment
+# An empty UML_CACHE_DIR: kernels live in the build tree, where a changed fragment
 # re-makes the same kernel's config (shared kernels are keyed by their inputs).
-configure_command(configure_cmd "${src}" "${build}" "-DUML_TEST_PACKAGE_DIR=${PACKAGE_DIR}")
+configure_command(configure_cmd "${src}" "${build}" "-DUML_TEST_PACKAGE_DIR=${PACKAGE_DIR}" "-DUML_CACHE_DIR=")
 # The unpacked source is shared with the other tests through UML_KERNEL_SOURCE.
 file(GLOB shared_sources LIST_DIRECTORIES true "${CACHE_DIR}/src/linux-source-*")
 list(FILTER shared_sources EXCLUDE REGEX "\\.lock$")
@@ -21,6 +21,7 @@ if(shared_sources)
 endif()
 run(out ${configure_cmd})
 include("${build}/uml-info.cmake")
+expect("an empty UML_CACHE_DIR keeps the kernel in the build tree (${defk_dir})" defk_dir MATCHES "^${build}/_uml/")
 
 file(READ "${defk_config}" config)
 expect("defconfig mode: HOSTFS from defconfig" config MATCHES "\nCONFIG_HOSTFS=y\n")

@@ -105,7 +105,8 @@ endfunction()
 
 foreach(
   path IN
-  ITEMS /sbin/uml-init
+  ITEMS /.uml/init
+        /.uml/busybox
         /bin/busybox
         /srv/data.txt
         /srv/tree/etc/marker
@@ -115,23 +116,36 @@ foreach(
   image_stat(stat "${rootfs_image}" "${path}")
   expect("busybox image: ${path} is owned by 0:0" stat MATCHES "User: +0 +Group: +0 ")
 endforeach()
-image_stat(stat "${rootfs_image}" /sbin/uml-init)
-expect("/sbin/uml-init is executable" stat MATCHES "Mode: +0755")
+image_stat(stat "${rootfs_image}" /.uml/init)
+expect("/.uml/init is executable" stat MATCHES "Mode: +0755")
 image_cat(content "${rootfs_image}" /srv/data.txt)
 expect("FILES put data.txt into the image" content STREQUAL "data file\n")
 image_stat(stat "${from_dir_image}" /etc/marker)
 expect("directory image: /etc/marker owned by 0:0" stat MATCHES "User: +0 +Group: +0 ")
 image_cat(content "${from_image_image}" /etc/user-marker)
 expect("image copy keeps the user's files" content STREQUAL "mine\n")
-image_stat(stat "${from_image_image}" /sbin/uml-init)
-expect("image copy got /sbin/uml-init, owned by 0:0" stat MATCHES "User: +0 +Group: +0 ")
+image_stat(stat "${from_image_image}" /.uml/init)
+expect("image copy got /.uml/init, owned by 0:0" stat MATCHES "User: +0 +Group: +0 ")
+expect("image copy: /.uml/init is executable" stat MATCHES "Mode: +0755")
+foreach(
+  path IN
+  ITEMS /.uml/busybox
+        /.uml/bin/sh
+        /proc
+        /sys
+        /dev
+        /run
+        /tmp)
+  image_stat(stat "${from_image_image}" "${path}")
+  expect("image copy got ${path}" stat MATCHES "Inode:")
+endforeach()
 
 image_cat(content "${from_tarball_image}" /etc/tar-marker)
 expect("tarball image has the tarball's files" content STREQUAL "from tarball\n")
 image_stat(stat "${from_tarball_image}" /var/mail)
 expect("tarball image keeps the archive's owners (/var/mail group 8)" stat MATCHES "User: +0 +Group: +8 ")
-image_stat(stat "${from_tarball_image}" /sbin/uml-init)
-expect("tarball image: /sbin/uml-init owned by 0:0" stat MATCHES "User: +0 +Group: +0 ")
+image_stat(stat "${from_tarball_image}" /.uml/init)
+expect("tarball image: /.uml/init owned by 0:0" stat MATCHES "User: +0 +Group: +0 ")
 
 # Modules and their index.
 set(mods "/lib/modules/${kernel_release}")

@@ -18,7 +18,7 @@ if(NOT CLANGD)
   message(FATAL_ERROR "clangd not found (apt-get install clangd): the compile database check cannot run")
 endif()
 
-# Kbuild writes objects into the module directory: work on a copy.
+# Work on a copy (the test edits it; the UML build itself never writes into it).
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 set(project "${WORK_DIR}/make-project")
@@ -113,7 +113,7 @@ run(out
     "${project}/Makefile"
     uml-help)
 expect("uml-help from another directory names the module directory" out MATCHES "UML_MODULE_DIR += ${project}\n")
-expect("uml-help lists the module from obj-m" out MATCHES "from obj-m: greet\\]")
+expect("uml-help lists the module from obj-m" out MATCHES "from obj-m: greet;")
 run(out
     ${make_env}
     --unset=UML_MK
@@ -126,29 +126,46 @@ run(out
 expect("the example's default UML_MK works from another directory" out MATCHES "UML_MODULE_DIR += ${EXAMPLE_DIR}\n")
 
 # A Makefile that includes uml.mk before its first target keeps that target as
-# the default; obj-m set only for Kbuild (the classic ifneq pattern) needs
-# UML_MODULES, and says so.
-set(other "${WORK_DIR}/other")
-file(WRITE "${other}/Makefile"
-     "include ${uml_mk}\nifneq ($(KERNELRELEASE),)\nobj-m := other.o\nendif\nall:\n\t@echo OWN-ALL\n")
-run(out ${make_env} make -C "${other}")
+# the default. In the classic layout (obj-m set only when Kbuild reads the Makefile)
+# the module names come from Kbuild's modules.order: `make uml-test` works without
+# UML_MODULES.
+set(classic "${WORK_DIR}/classic")
+file(COPY "${EXAMPLE_DIR}/greet_main.c" "${EXAMPLE_DIR}/greet_text.c" "${EXAMPLE_DIR}/greet.h" DESTINATION "${classic}")
+file(WRITE "${classic}/Makefile"
+     "include ${uml_mk}\nifneq ($(KERNELRELEASE),)\nobj-m := classic.o\nclassic-y := greet_main.o greet_text.o\n"
+     "endif\nall:\n\t@echo OWN-ALL\n")
+run(out ${make_env} make -C "${classic}")
 expect("include before all: make still runs all" out MATCHES "OWN-ALL")
-execute_process(
-  COMMAND ${make_env} make -C "${other}" uml-modules
-  RESULT_VARIABLE rc
-  OUTPUT_VARIABLE out
-  ERROR_VARIABLE out)
-expect("no obj-m outside Kbuild: uml-modules fails" NOT rc EQUAL 0)
-expect("...asking for UML_MODULES" out MATCHES "set UML_MODULES")
-expect("...before configuring anything" NOT EXISTS "${other}/.uml-build")
+run(out ${make_env} make -C "${classic}" uml-test)
+expect("the classic layout, without UML_MODULES: uml-test passes" out MATCHES "100% tests passed")
+file(READ "${classic}/.uml-build/_uml/boot/uml-test.boot" boot)
+expect("...loading what Kbuild's modules.order lists" boot MATCHES "\nmodules-from=[^\n]*/modules.order\n")
+file(GLOB_RECURSE classic_ko "${classic}/.uml-build/_uml/module/*/classic.ko")
+expect("...which is classic.ko, built in the build directory (${classic_ko})" classic_ko)
+file(GLOB classic_objects "${classic}/*.o" "${classic}/*.ko")
+expect("...and nothing was written into the module directory" NOT classic_objects)
+
+# Every file of the project with its checksum, to compare after the UML builds.
+function(tree_checksums out dir)
+  file(GLOB_RECURSE files RELATIVE "${dir}" "${dir}/*")
+  list(FILTER files EXCLUDE REGEX "^\\.uml-build/")
+  list(SORT files)
+  set(sums "")
+  foreach(file IN LISTS files)
+    file(SHA256 "${dir}/${file}" sum)
+    list(APPEND sums "${file} ${sum}")
+  endforeach()
+  set(${out} "${sums}" PARENT_SCOPE)
+endfunction()
+tree_checksums(sums_before "${project}")
 
 # Modules: the kernel (shared through CACHE_DIR) and greet.ko, a composite
-# module, built in the project directory by its own Makefile.
+# module, built by the project's own Makefile from links in the build directory.
 umake(out uml-modules)
 set(modules_s ${out_s})
 expect("uml-modules configured the build directory" out MATCHES "uml.mk: configuring ${build}")
 expect("uml-modules ran Kbuild on the project" out MATCHES "Building UML module")
-expect("...which linked greet.ko in the project" out MATCHES "LD \\[M\\] +${project}/greet.ko")
+expect("...which linked greet.ko in the build directory" out MATCHES "LD \\[M\\] +${build}/_uml/module/[^ ]+/greet.ko")
 # What the build directory holds (shell assignments, read here as text).
 file(STRINGS "${build}/uml-make-info.sh" info_lines)
 foreach(line IN LISTS info_lines)
@@ -161,10 +178,11 @@ if(MODE STREQUAL "installed")
 else()
   expect("the source tree was used (${uml_package_dir})" uml_package_dir STREQUAL PACKAGE_DIR)
 endif()
-expect("the module file is the project's greet.ko (${uml_module_files})" uml_module_files STREQUAL
-       "${project}/greet.ko")
-expect("greet.ko exists" EXISTS "${project}/greet.ko")
-modinfo(vermagic "${project}/greet.ko" vermagic)
+expect("the module is built in the build directory (${uml_module_dir})" uml_module_dir MATCHES "^${build}/")
+set(greet_ko "${uml_module_dir}/greet.ko")
+expect("greet.ko exists" EXISTS "${greet_ko}")
+expect("...and not in the project" NOT EXISTS "${project}/greet.ko")
+modinfo(vermagic "${greet_ko}" vermagic)
 string(REGEX REPLACE " .*" "" vermagic_release "${vermagic}")
 expect("greet.ko vermagic '${vermagic}' is the UML kernel's release ${uml_kernel_release}" vermagic_release STREQUAL
        uml_kernel_release)
@@ -187,7 +205,7 @@ execute_process(COMMAND sleep 1)
 file(TOUCH "${project}/greet_text.c")
 umake(out uml-modules)
 set(edit_s ${out_s})
-expect("after editing greet_text.c it is recompiled" out MATCHES "CC \\[M\\] +${project}/greet_text.o")
+expect("after editing greet_text.c it is recompiled" out MATCHES "CC \\[M\\] +${uml_module_dir}/greet_text.o")
 expect("...and greet_main.c is not" NOT out MATCHES "greet_main.o")
 
 # The compile database has both sources, under their real paths, readable by clangd.
@@ -249,8 +267,13 @@ umake_fails("a missing fragment" ARGS uml-kernel UML_CONFIG_FRAGMENTS=missing.co
 umake_fails("UML_MEM=lots" ARGS uml-test UML_MEM=lots MATCHES "UML_MEM 'lots' is not a size")
 umake_fails("no cmake" ARGS uml-kernel UML_CMAKE=no-such-cmake MATCHES "'no-such-cmake' not found: install CMake")
 
-# Another build of the directory (the host's `make`; here Kbuild with other
-# flags) rewrites greet.ko: uml-modules builds it again for UML.
+# No UML build wrote into the project directory (its .uml-build aside).
+tree_checksums(sums_after "${project}")
+expect("the project directory is byte for byte what it was" sums_after STREQUAL sums_before)
+
+# Another build of the directory (the host's `make`; here Kbuild with other flags)
+# writes its objects into it: the UML build, in its own directory, is not disturbed.
+mtime(uml_ko_before "${greet_ko}")
 execute_process(COMMAND sleep 1)
 run(out
     ${make_env}
@@ -261,18 +284,24 @@ run(out
     "M=${project}"
     EXTRA_CFLAGS=-DOTHER_BUILD
     modules)
+expect("the other build made its greet.ko in the project" EXISTS "${project}/greet.ko")
 umake(out uml-modules)
-expect("uml-modules notices the foreign greet.ko" out MATCHES "greet.ko is newer than the last UML module build")
-expect("...and runs Kbuild again" out MATCHES "Building UML module")
-expect("...which recompiles for UML" out MATCHES "CC \\[M\\]")
+expect("uml-modules has nothing to do after it" out MATCHES "no work to do")
+mtime(uml_ko_after "${greet_ko}")
+expect("...and the UML greet.ko is untouched" uml_ko_after EQUAL uml_ko_before)
+# An edit then rebuilds for UML from the sources, not the other build's objects.
+execute_process(COMMAND sleep 1)
+file(TOUCH "${project}/greet_main.c")
+umake(out uml-modules)
+expect("after an edit the UML build recompiles, ignoring the other build's objects" out MATCHES
+       "CC \\[M\\] +${uml_module_dir}/greet_main.o")
 
-# The user's clean through Kbuild (run here against the UML kernel) removes
-# the objects; the next uml-test builds them again and passes.
+# The user's clean through Kbuild (run here against the UML kernel) removes the
+# other build's objects; uml-test still passes.
 umake(out clean "KDIR=${uml_kernel_dir}" ARCH=um)
-expect("make clean removed greet.ko" NOT EXISTS "${project}/greet.ko")
+expect("make clean removed the project's greet.ko" NOT EXISTS "${project}/greet.ko")
 umake(out uml-test)
 expect("uml-test after make clean passes" out MATCHES "100% tests passed")
-expect("greet.ko is back" EXISTS "${project}/greet.ko")
 
 # uml-run: a shell on a terminal (a pty from script(1)) whose keyboard is a
 # pipe, ended by `exit`; bounded by timeout(1).
@@ -290,7 +319,7 @@ expect("uml-run ran the shell's commands with greet loaded" out MATCHES "RUN-OK[
 expect("uml-run ended by itself with the shell's status (${rc})" rc EQUAL 0)
 
 # uml-debug and uml-attach map to the package's gdb targets of uml_run (gdb
-# itself is tested by e2e.debug; here: the modules built in the user's
+# itself is tested by e2e.debug; here: the modules built from the user's
 # directory are found).
 run(out "${CMAKE_COMMAND}" --build "${build}" --target help)
 set(targets "${out}")
@@ -307,7 +336,7 @@ foreach(target IN ITEMS debug attach)
   expect("the build directory has a uml_${target} target" targets MATCHES "(^|\n)uml_${target}:")
 endforeach()
 # make uml-debug: gdb reads commands from its standard input (a file here) and
-# ends there, without booting; its module path is the project directory.
+# ends there, without booting; its module path is where the module was built.
 file(WRITE "${WORK_DIR}/gdb-commands" "uml-module-path\n")
 execute_process(
   COMMAND ${make_env} make -C "${project}" uml-debug
@@ -318,7 +347,7 @@ execute_process(
   TIMEOUT 120)
 message("${out}")
 expect("make uml-debug ran gdb (${rc})" rc EQUAL 0)
-expect("gdb looks for module symbols in the project directory" out MATCHES "[\n ]${project}\r?\n")
+expect("gdb looks for module symbols where the module was built" out MATCHES "[\n ]${uml_module_dir}\r?\n")
 # Its batch stand-in: a breakpoint in greet_init (in greet_main.c, one object
 # of the composite module) is hit when the guest loads greet.
 set(gdb_batch "-batch -ex 'set style enabled off' -ex 'break greet_init' -ex run -ex 'print who' -ex continue")
@@ -332,7 +361,7 @@ execute_process(
 message("${out}")
 expect("gdb ended normally (${rc})" rc EQUAL 0)
 expect("the breakpoint in greet_init was hit" out MATCHES
-       "Breakpoint 1, greet_init \\(\\) at ${project}/greet_main\\.c:[0-9]+")
+       "Breakpoint 1, greet_init \\(\\) at [^\n]*/greet_main\\.c:[0-9]+")
 expect("the module parameter is readable (who = \"world\")" out MATCHES "\\$1 = 0x[0-9a-f]+ \"world\"")
 expect("the guest then ran its shell's command" out MATCHES "GUEST-42-DONE")
 

@@ -170,7 +170,7 @@ int main(int argc, char** argv) {
   say("Linux version 6.12.0-fake (fake@fake)");
   say("Kernel command line: " + args);
   say(state);
-  say("Run /sbin/uml-init as init process");
+  say("Run /.uml/init as init process");
 
   if (mode == "noboot") {
     say("VFS: Unable to mount root fs on unknown-block(98,0)");

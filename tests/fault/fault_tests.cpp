@@ -221,7 +221,7 @@ TEST_CASE("passing command: exit 0, session, limits and TMPDIR as UML needs them
   CHECK_FALSE(h.state("tmpdir").empty());
   const auto log = slurp(h.work / "console.log");
   CHECK(log.find("con=null ssl=null con0=null,fd:1") != std::string::npos);
-  CHECK(log.find("init=/sbin/uml-init") != std::string::npos);
+  CHECK(log.find("init=/.uml/init") != std::string::npos);
   h.check_nothing_left();
 }
 

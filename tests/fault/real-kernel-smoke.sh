@@ -33,14 +33,18 @@ check() { # NAME EXPECTED ACTUAL
 }
 
 rm -rf "$work"
-mkdir -p "$work/root/bin" "$work/root/sbin" "$work/root/proc" "$work/root/sys" \
+# The image uml_add_rootfs would make: the guest side in /.uml (init, busybox, applet
+# links), mount points, and a busybox userland.
+mkdir -p "$work/root/bin" "$work/root/.uml/bin" "$work/root/proc" "$work/root/sys" \
 	"$work/root/dev" "$work/root/tmp" "$work/root/run" "$work/root/mnt" "$work/share"
 cp "$busybox" "$work/root/bin/busybox"
+cp "$busybox" "$work/root/.uml/busybox"
 for applet in $("$busybox" --list-full); do
 	[ -e "$work/root/$applet" ] || { mkdir -p "$work/root/${applet%/*}" && ln -s /bin/busybox "$work/root/$applet"; }
+	ln -sf /.uml/busybox "$work/root/.uml/bin/${applet##*/}"
 done
-cp "$init" "$work/root/sbin/uml-init"
-chmod +x "$work/root/sbin/uml-init"
+cp "$init" "$work/root/.uml/init"
+chmod +x "$work/root/.uml/init"
 "$mke2fs" -q -t ext4 -d "$work/root" "$work/root.img" 64M || exit 1
 echo "from the host" >"$work/share/note"
 echo "kernel: $kernel"

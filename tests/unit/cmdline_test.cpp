@@ -40,7 +40,7 @@ std::string value(const std::vector<std::string>& args, const std::string& key) 
 TEST_CASE("test mode: COW over the base, consoles without xterms, init protocol") {
   const auto args = kernel_arguments(spec());
   CHECK(args.front() == "ubd0=/w/uh1-ubd0.cow,/img/root.img");
-  for (const auto* arg : {"root=/dev/ubda", "rw", "init=/sbin/uml-init", "mem=128M", "con=null",
+  for (const auto* arg : {"root=/dev/ubda", "rw", "init=/.uml/init", "mem=128M", "con=null",
                           "ssl=null", "con0=null,fd:1", "umid=uh1-abcd", "uml_dir=/w/u",
                           "UML_MODE=test", "UML_NONCE=0123456789abcdef"}) {
     INFO(arg);

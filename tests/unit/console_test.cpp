@@ -117,7 +117,7 @@ TEST_CASE("a real panic: init could not run") {
   REQUIRE(found.panics.size() == 1);
   CHECK(found.panics[0].text.starts_with("Kernel panic - not syncing: Requested init"));
   REQUIRE(found.hints.size() == 1);
-  CHECK(found.hints[0].find("/sbin/uml-init") != std::string::npos);
+  CHECK(found.hints[0].find("/.uml/init") != std::string::npos);
 }
 
 TEST_CASE("a real boot whose module did not load") {

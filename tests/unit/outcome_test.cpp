@@ -38,13 +38,13 @@ TEST_CASE("exit codes are fixed, distinct and documented") {
   CHECK(uml::to_int(ExitCode::KunitFailed) == 5);
   CHECK(uml::to_int(ExitCode::BootFailed) == 6);
   CHECK(uml::to_int(ExitCode::Timeout) == 124);
-  CHECK(uml::to_int(ExitCode::Infrastructure) == 125);
+  CHECK(uml::to_int(ExitCode::Skipped) == 125);
   CHECK(uml::to_int(ExitCode::Interrupted) == 128 + SIGINT);
   CHECK(uml::to_int(ExitCode::Terminated) == 128 + SIGTERM);
   CHECK(uml::to_int(ExitCode::Hangup) == 128 + SIGHUP);
   const auto table = uml::exit_code_table();
   for (const auto* row : {"  0  passed", "  1  command failed", "  4  kernel panic", "124  timeout",
-                          "125  infrastructure", "130  interrupted"}) {
+                          "125  skipped", "130  interrupted"}) {
     CHECK(table.find(row) != std::string::npos);
   }
   CHECK(uml::describe(ExitCode::BootFailed) == "boot failed");
@@ -130,6 +130,23 @@ TEST_CASE("timeouts, boot failures and helper signals") {
   CHECK(code(booted(0), interrupted) == ExitCode::Terminated);
   interrupted.helper_signal = SIGHUP;
   CHECK(code(booted(0), interrupted) == ExitCode::Hangup);
+}
+
+TEST_CASE("KUnit: every case skipped is a skip (125), some skipped is a pass") {
+  uml::KtapReport report;
+  uml::VerdictOptions o;
+  o.kunit = &report;
+  report.cases.push_back({{"s"}, "a", uml::CaseStatus::Skipped, "SKIP no hardware", {}});
+  const auto all = uml::decide(booted(0), exited(0), o);
+  CHECK(all.code == ExitCode::Skipped);
+  CHECK(all.summary.starts_with("skipped: KUnit skipped every case"));
+  REQUIRE(all.details.size() == 1);
+  CHECK(all.details[0] == "skipped: s.a # SKIP no hardware");
+  report.cases.push_back({{"s"}, "b", uml::CaseStatus::Passed, {}, {}});
+  CHECK(uml::decide(booted(0), exited(0), o).code == ExitCode::Passed);
+  // A failing command still fails, skips or not.
+  report.cases.pop_back();
+  CHECK(uml::decide(booted(3), exited(3), o).code == ExitCode::CommandFailed);
 }
 
 TEST_CASE("KUnit: failed or crashed cases, or none at all, fail the run") {

@@ -5,6 +5,10 @@
 
 static int __init legacy_init(void)
 {
+#ifdef LEGACY_TAG
+	/* Only with uml_add_module(COMPILE_DEFINITIONS), which a KBUILD_DIR takes too. */
+	pr_info("legacy: tag %d\n", LEGACY_TAG);
+#endif
 	pr_info("legacy: loaded\n");
 	return 0;
 }

@@ -1,0 +1,276 @@
+# One description per boot. uml_add_run(), uml_add_test() and
+# uml_discover_kunit_tests() keep their boot settings as properties UML_BOOT_<KEYWORD>
+# of the run target, the test or the discovery target; at the end of the directory
+# (so a set_property() after the call counts) each boot's description is checked and
+# written to <build>/_uml/boot/<name>.boot, the file `uml-helper <command> --boot`
+# reads (src/boot_file.hpp): the targets, tests, gdb wrappers and scripts all start
+# the same boot from it.
+include_guard(GLOBAL)
+
+# The keywords every boot has, each a property UML_BOOT_<KEYWORD>. Cached, as every
+# variable the package sets when it is loaded: it may be loaded in a subdirectory
+# (add_subdirectory) and used in its parent.
+set(_UML_BOOT_KEYWORDS KERNEL;ROOTFS;MODULES;MEM;HOSTFS;ARGS;ENV;TIME_TRAVEL
+    CACHE INTERNAL "Keywords of every UserModeLinux boot")
+
+# Stores the caller's arg_<KEYWORD> of every boot keyword and of ARGN as properties of
+# <scope> <name> (TARGET x or TEST x), and schedules the description.
+macro(_uml_boot_store kind scope name)
+  foreach(_uml_kw IN LISTS _UML_BOOT_KEYWORDS ITEMS ${ARGN})
+    set_property(${scope} "${name}" PROPERTY UML_BOOT_${_uml_kw} "${arg_${_uml_kw}}")
+  endforeach()
+  set_property(DIRECTORY APPEND PROPERTY _UML_BOOTS "${kind}|${name}")
+  get_property(_uml_scheduled DIRECTORY PROPERTY _UML_BOOTS_SCHEDULED)
+  if(NOT _uml_scheduled)
+    set_property(DIRECTORY PROPERTY _UML_BOOTS_SCHEDULED TRUE)
+    cmake_language(DEFER CALL _uml_write_boots)
+  endif()
+endmacro()
+
+# A line of a description: key=value with backslashes and newlines escaped.
+function(_uml_boot_line out key value)
+  string(REPLACE "\\" "\\\\" value "${value}")
+  string(REPLACE "\n" "\\n" value "${value}")
+  set(${out} "${${out}}${key}=${value}\n" PARENT_SCOPE)
+endfunction()
+
+# The lines every boot shares, checked: kernel, image, modules, memory, hostfs,
+# kernel arguments, environment, time travel. Also returns the targets the boot needs
+# (<depends_out>), the module targets (<modules_out>) and the directories of the
+# project's .ko files, for gdb (<dirs_out>).
+function(
+  _uml_boot_common
+  text_out
+  depends_out
+  modules_out
+  dirs_out
+  context
+  scope
+  name)
+  foreach(kw IN LISTS _UML_BOOT_KEYWORDS)
+    get_property(${kw} ${scope} "${name}" PROPERTY UML_BOOT_${kw})
+  endforeach()
+  foreach(kw IN ITEMS KERNEL ROOTFS)
+    if(NOT ${kw})
+      message(FATAL_ERROR "${context}: ${kw} is required.")
+    endif()
+  endforeach()
+  if(NOT TARGET UserModeLinux::helper)
+    message(FATAL_ERROR "${context}: the uml-helper executable is not available (UserModeLinux::helper).")
+  endif()
+  _uml_target_property(kernel_image "${context}" KERNEL "${KERNEL}" UML_KERNEL_IMAGE "uml_add_kernel()")
+  _uml_target_property(image "${context}" ROOTFS "${ROOTFS}" UML_ROOTFS_IMAGE
+                       "uml_add_rootfs() or uml_modules_install()")
+  get_target_property(image_kernel ${ROOTFS} UML_ROOTFS_KERNEL)
+  if(image_kernel AND NOT image_kernel STREQUAL KERNEL)
+    message(FATAL_ERROR "${context}: ROOTFS '${ROOTFS}' holds modules for kernel '${image_kernel}', not '${KERNEL}'.")
+  endif()
+  set(text "")
+  _uml_boot_line(text kernel "${kernel_image}")
+  _uml_boot_line(text rootfs "${image}")
+  set(modules "")
+  foreach(module IN LISTS MODULES)
+    if(TARGET "${module}")
+      get_target_property(module_kernel ${module} UML_MODULE_KERNEL)
+      if(NOT module_kernel)
+        message(FATAL_ERROR "${context}: MODULES '${module}' is a target but not a module.")
+      endif()
+      if(NOT image_kernel)
+        message(FATAL_ERROR "${context}: module '${module}' is not in ROOTFS '${ROOTFS}'; install it with "
+                            "uml_modules_install() and pass that target as ROOTFS.")
+      endif()
+      list(APPEND modules "${module}")
+      get_target_property(names ${module} UML_MODULE_NAMES)
+      if(names)
+        foreach(ko IN LISTS names)
+          _uml_boot_line(text module "${ko}")
+        endforeach()
+      else()
+        # A Kbuild directory whose modules are known once it is built.
+        get_target_property(order ${module} UML_MODULE_ORDER)
+        _uml_boot_line(text modules-from "${order}")
+      endif()
+    elseif(module MATCHES "^[A-Za-z0-9_-]+$")
+      _uml_boot_line(text module "${module}") # a kernel module by name, e.g. crc_ccitt
+    else()
+      message(FATAL_ERROR "${context}: MODULES '${module}' is neither a module target nor a module name.")
+    endif()
+  endforeach()
+  # The debug targets also want the symbols of what uml_modules_install() put in.
+  get_target_property(installed ${ROOTFS} UML_ROOTFS_MODULES)
+  foreach(module IN LISTS installed)
+    if(TARGET "${module}")
+      list(APPEND modules "${module}")
+    endif()
+  endforeach()
+  list(REMOVE_DUPLICATES modules)
+  set(dirs "")
+  foreach(module IN LISTS modules)
+    get_target_property(dir ${module} UML_MODULE_BUILD_DIR)
+    list(APPEND dirs "${dir}")
+  endforeach()
+  if(NOT MEM STREQUAL "")
+    if(NOT MEM MATCHES "^[1-9][0-9]*[KMGkmg]?$")
+      message(FATAL_ERROR "${context}: MEM '${MEM}' is not a size such as 256M, 1G or 65536K.")
+    endif()
+    _uml_boot_line(text mem "${MEM}")
+  endif()
+  if(NOT HOSTFS STREQUAL "")
+    get_filename_component(hostfs "${HOSTFS}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+    _uml_boot_line(text hostfs "${hostfs}")
+  endif()
+  foreach(arg IN LISTS ARGS)
+    _uml_boot_line(text append "${arg}")
+  endforeach()
+  foreach(pair IN LISTS ENV)
+    if(NOT pair MATCHES "^[A-Za-z_][A-Za-z0-9_]*=")
+      message(FATAL_ERROR "${context}: ENV entry '${pair}' must be KEY=VALUE.")
+    endif()
+    _uml_boot_line(text env "${pair}")
+  endforeach()
+  if(TIME_TRAVEL)
+    _uml_boot_line(text time-travel 1)
+  endif()
+  set(${text_out} "${text}" PARENT_SCOPE)
+  set(${depends_out} ${KERNEL} ${ROOTFS} PARENT_SCOPE)
+  set(${modules_out} "${modules}" PARENT_SCOPE)
+  set(${dirs_out} "${dirs}" PARENT_SCOPE)
+endfunction()
+
+# The gdb lines of a description: uml-gdb.py, UML_GDB_EXECUTABLE, the modules' directories.
+function(_uml_boot_gdb_lines text_out dirs)
+  set(text "")
+  _uml_boot_line(text gdb-script "${_UML_PACKAGE_ROOT}/templates/gdb/uml-gdb.py")
+  if(UML_GDB_EXECUTABLE)
+    _uml_boot_line(text gdb "${UML_GDB_EXECUTABLE}")
+  endif()
+  foreach(dir IN LISTS dirs)
+    _uml_boot_line(text module-dir "${dir}")
+  endforeach()
+  set(${text_out} "${text}" PARENT_SCOPE)
+endfunction()
+
+# The path of a boot's description.
+function(_uml_boot_file out name)
+  set(${out} "${CMAKE_CURRENT_BINARY_DIR}/_uml/boot/${name}.boot" PARENT_SCOPE)
+endfunction()
+
+function(_uml_write_boots)
+  get_property(boots DIRECTORY PROPERTY _UML_BOOTS)
+  foreach(entry IN LISTS boots)
+    string(REGEX MATCH "^([a-z]+)\\|(.*)$" _ "${entry}")
+    set(kind "${CMAKE_MATCH_1}")
+    set(name "${CMAKE_MATCH_2}")
+    if(kind STREQUAL "run")
+      _uml_write_run_boot("${name}")
+    elseif(kind STREQUAL "test")
+      _uml_write_test_boot("${name}")
+    else()
+      _uml_write_kunit_boots("${name}")
+    endif()
+  endforeach()
+endfunction()
+
+# uml_add_run(): the run's description and its debug target's, and what depends on them.
+function(_uml_write_run_boot name)
+  set(context "uml_add_run(${name})")
+  _uml_boot_common(
+    common
+    depends
+    modules
+    dirs
+    "${context}"
+    TARGET
+    "${name}")
+  _uml_boot_gdb_lines(gdb "${dirs}")
+  get_target_property(debug_name ${name} UML_DEBUG_TARGET)
+  get_target_property(persist ${name} UML_BOOT_PERSIST)
+  set(header "# Written by ${context}: what its targets boot (uml-helper run|debug|attach --boot <this file>).\n")
+
+  set(text "${header}${common}")
+  _uml_boot_line(text work-dir "${CMAKE_CURRENT_BINARY_DIR}/_uml/boot/${name}")
+  if(persist)
+    get_filename_component(persist "${persist}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_BINARY_DIR}")
+    _uml_boot_line(text persist "${persist}")
+  endif()
+  _uml_boot_file(file "${name}")
+  _uml_write_if_different("${file}" "${text}${gdb}")
+  add_dependencies(${name} ${depends})
+
+  # The debug boot: the same, in a work directory of its own (never PERSIST: a running
+  # <name> may have that COW file open).
+  set(text "${header}${common}")
+  _uml_boot_line(text work-dir "${CMAKE_CURRENT_BINARY_DIR}/_uml/boot/${debug_name}")
+  _uml_boot_file(file "${debug_name}")
+  _uml_write_if_different("${file}" "${text}${gdb}")
+  # The module targets too, so the symbols are those of the latest build.
+  add_dependencies(${debug_name} ${depends} ${modules})
+
+  # A fixed path to the kernel (its build dir may be keyed by a hash), for an IDE's
+  # "program" setting.
+  get_target_property(kernel ${name} UML_BOOT_KERNEL)
+  get_target_property(kernel_image ${kernel} UML_KERNEL_IMAGE)
+  file(CREATE_LINK "${kernel_image}" "${CMAKE_CURRENT_BINARY_DIR}/${debug_name}-kernel" SYMBOLIC)
+  # For an IDE's own gdb attaching to that UML: what the attach target sets up.
+  get_target_property(attach_name ${name} UML_ATTACH_TARGET)
+  set(setup "# Generated by ${context}: gdb setup for attaching to the UML '${name}' runs; its pid is in\n")
+  string(APPEND setup "# ${CMAKE_CURRENT_BINARY_DIR}/_uml/boot/${name}/instance.\n"
+         "source ${_UML_PACKAGE_ROOT}/templates/gdb/uml-gdb.py\n")
+  foreach(dir IN LISTS dirs)
+    string(APPEND setup "uml-module-path \"${dir}\"\n")
+  endforeach()
+  _uml_write_if_different("${CMAKE_CURRENT_BINARY_DIR}/${attach_name}.gdb" "${setup}")
+endfunction()
+
+# uml_add_test(): the test's description, and the CTest properties that follow from it.
+function(_uml_write_test_boot name)
+  set(context "uml_add_test(${name})")
+  _uml_boot_common(
+    text
+    depends
+    modules
+    dirs
+    "${context}"
+    TEST
+    "${name}")
+  foreach(kw IN ITEMS COMMAND TIMEOUT KUNIT FAIL_ON_WARN)
+    get_property(${kw} TEST "${name}" PROPERTY UML_BOOT_${kw})
+  endforeach()
+  if(NOT TIMEOUT MATCHES "^[0-9]+$")
+    message(FATAL_ERROR "${context}: TIMEOUT '${TIMEOUT}' must be whole seconds (0: none).")
+  endif()
+  set(dir "${CMAKE_CURRENT_BINARY_DIR}/_uml")
+  _uml_boot_line(text work-dir "${dir}/boot/${name}")
+  _uml_boot_line(text name "${name}")
+  _uml_boot_line(text timeout "${TIMEOUT}")
+  _uml_boot_line(text log "${dir}/tests/${name}.log")
+  if(FAIL_ON_WARN)
+    _uml_boot_line(text fail-on-warn 1)
+  endif()
+  if(KUNIT)
+    _uml_boot_line(text kunit 1)
+    _uml_boot_line(text junit "${dir}/tests/${name}.junit.xml")
+  else()
+    # One argument is a shell command line; several are a command and its arguments.
+    list(LENGTH COMMAND count)
+    if(count EQUAL 1)
+      _uml_boot_line(text command "${COMMAND}")
+    else()
+      foreach(arg IN LISTS COMMAND)
+        _uml_boot_line(text argv "${arg}")
+      endforeach()
+    endif()
+  endif()
+  _uml_boot_gdb_lines(gdb "${dirs}")
+  _uml_boot_file(file "${name}")
+  _uml_write_if_different("${file}"
+                          "# Written by ${context}: its boot (uml-helper test --boot <this file>).\n${text}${gdb}")
+  # CTest's own timeout is a backstop: the helper stops the guest first and reports
+  # the timeout itself. TIMEOUT 0 means none, so CTest's default must not apply either.
+  if(TIMEOUT EQUAL 0)
+    set(ctest_timeout 31536000)
+  else()
+    math(EXPR ctest_timeout "${TIMEOUT} + 30")
+  endif()
+  set_tests_properties(${name} PROPERTIES TIMEOUT ${ctest_timeout})
+endfunction()
