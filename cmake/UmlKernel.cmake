@@ -55,9 +55,31 @@ Adds target `<name>` that builds a UML kernel (`make ARCH=um O=<dir>`), plus
   is checked and the configure step fails listing those that did not take their value.
 
 The configuration is made when CMake configures, so errors show up at once and
-the kernel release is known. Target properties: `UML_KERNEL_RELEASE`,
-`UML_KERNEL_BUILD_DIR`, `UML_KERNEL_IMAGE`, `UML_KERNEL_SOURCE_DIR`,
-`UML_KERNEL_CONFIG`, `UML_KERNEL_STAMP`.
+the kernel release is known. `<name>_menuconfig` and `<name>_nconfig` (need
+`libncurses-dev`) edit the kernel's `.config`; hand edits are kept until `CONFIG`
+or a fragment changes (then the edited file is kept as `.config.before-uml`, with
+a warning). `<name>_savefragment` writes the symbols changed since configure to
+`<name>.config` beside the CMakeLists.txt (add it to `CONFIG_FRAGMENTS`);
+`<name>_savedefconfig` writes `<name>.defconfig` (usable as `CONFIG`). The build
+prints Kbuild's lines with its progress, `[ 42%]` when a whole build of the same
+configuration was seen before, else a running count.
+
+Target properties: `UML_KERNEL_RELEASE`, `UML_KERNEL_BUILD_DIR`,
+`UML_KERNEL_IMAGE`, `UML_KERNEL_SOURCE_DIR`, `UML_KERNEL_CONFIG`,
+`UML_KERNEL_STAMP`, `UML_KERNEL_CC`.
+
+Cache variables:
+
+| variable | default | meaning |
+| --- | --- | --- |
+| `UML_CACHE_DIR` | `$XDG_CACHE_HOME/uml`, else `~/.cache/uml` | kernel builds, unpacked sources and Debian roots shared by every project of the user (Make projects too), keyed by their inputs, under a lock; empty: inside the build tree |
+| `UML_CACHE_MAX_SIZE` | `20G` | after each kernel build the cache is pruned to this size, least recently used first, never an entry another process is using (empty: never); targets `uml_cache_list`, `uml_cache_prune` |
+| `UML_KERNEL_COMPILER_LAUNCHER` | `auto` | `auto`: `CMAKE_C_COMPILER_LAUNCHER`, else ccache when installed; `none`; or a launcher command (ccache, distcc, icecc) for kernel and modules |
+| `UML_KERNEL_CC` | `gcc` | the kernel's compiler, looked up at every configure |
+| `UML_KERNEL_JOBS` | logical cores | Kbuild's `-j` (a Makefile generator's `-jN` wins) |
+| `UML_KERNEL_SOURCE` | empty | default kernel source (tree or archive) |
+| `UML_KERNEL_SOURCE_SEARCH_DIRS` | `/usr/src` | where Debian's `linux-source-*.tar.xz` is looked for |
+| `UML_<TOOL>_EXECUTABLE` | found on `PATH` | each host tool (make, flex, mke2fs, ...; advanced) |
 #]=======================================================================]
 function(uml_add_kernel name)
   list(APPEND CMAKE_MESSAGE_CONTEXT uml_add_kernel)

@@ -7,10 +7,11 @@ include("${CMAKE_CURRENT_LIST_DIR}/../e2e/common.cmake")
 
 set(script "${CMAKE_CURRENT_LIST_DIR}/run")
 set(json "${WORK_DIR}/smoke.json")
-file(REMOVE "${json}")
+set(results "${WORK_DIR}/results.md")
+file(REMOVE "${json}" "${results}")
 execute_process(
   COMMAND "${PYTHON}" "${script}" --runs 1 --skip-cold --work-dir "${WORK_DIR}/work" --cache-dir "${CACHE_DIR}" --json
-          "${json}"
+          "${json}" --results "${results}"
   RESULT_VARIABLE rc
   OUTPUT_VARIABLE out
   ERROR_VARIABLE out
@@ -19,6 +20,16 @@ message("${out}")
 expect("tests/benchmark/run measured every line it ran (exit ${rc})" rc EQUAL 0)
 expect("it printed the table" out MATCHES "line +figure +runs +target +verdict")
 expect("it wrote the figures as JSON" EXISTS "${json}")
+file(READ "${results}" results_text)
+expect(
+  "it wrote the results file: the command and the table"
+  results_text
+  MATCHES
+  "--runs 1 --skip-cold"
+  AND
+  results_text
+  MATCHES
+  "line +figure")
 
 file(READ "${json}" figures)
 string(JSON count LENGTH "${figures}" lines)

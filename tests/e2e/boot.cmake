@@ -20,6 +20,7 @@ include("${build}/uml-info.cmake")
 file(SHA256 "${installed_image}" image_sha_before)
 file(SHA256 "${base_image}" base_sha_before)
 file(SHA256 "${user_image}" user_sha_before)
+file(SHA256 "${minimal_image}" minimal_sha_before)
 
 # Every test that should pass, in parallel.
 run(out
@@ -27,7 +28,7 @@ run(out
     --test-dir
     "${build}"
     -LE
-    expected-fail
+    "expected-fail|expected-skip"
     -j2
     --output-on-failure)
 expect("the passing boot tests pass" out MATCHES "100% tests passed")
@@ -54,6 +55,44 @@ expect_failure(fails_on_missing_module "boot failed, exit 6\\)" "no_such_module"
 expect_failure(times_out "timeout, exit 124\\)")
 expect_failure(kunit_results "kunit failed, exit 5\\)" "1 passed, 1 failed, 0 crashed, 1 skipped"
                "uml_example\\.uml_failing_case")
+
+# A KUnit run whose every case was skipped is a skipped test, and says why.
+execute_process(
+  COMMAND ctest --test-dir "${build}" -R "^kunit_all_skipped$" --output-on-failure
+  RESULT_VARIABLE rc
+  OUTPUT_VARIABLE out
+  ERROR_VARIABLE out)
+message("${out}")
+expect(
+  "every KUnit case skipped: CTest reports the test skipped, not failed"
+  rc
+  EQUAL
+  0
+  AND
+  out
+  MATCHES
+  "Skipped")
+expect("...saying KUnit skipped every case" out MATCHES "KUnit skipped every case")
+
+# TIMEOUT 0 means none: the test runs past CTest's default timeout (2 s here).
+execute_process(
+  COMMAND ctest --test-dir "${build}" -R "^no_timeout$" --timeout 2 --output-on-failure
+  RESULT_VARIABLE rc
+  OUTPUT_VARIABLE out
+  ERROR_VARIABLE out)
+message("${out}")
+expect("TIMEOUT 0: a 3 s command passes under a 2 s CTest default timeout" rc EQUAL 0)
+execute_process(COMMAND ctest --test-dir "${build}" -R "^no_timeout$" --show-only=json-v1 OUTPUT_VARIABLE json)
+string(
+  JSON
+  timeout_property
+  GET
+  "${json}"
+  tests
+  0
+  properties)
+expect("...its CTest TIMEOUT is not the 30 s backstop of a timed test (${timeout_property})" timeout_property MATCHES
+       "\"value\" *: *31536000")
 
 # KUnit cases one by one in the JUnit report.
 file(READ "${build}/_uml/tests/kunit_results.junit.xml" junit)
@@ -131,6 +170,8 @@ expect("the booted image is byte-identical" image_sha_before STREQUAL image_sha_
 expect("the rootfs image is byte-identical" base_sha_before STREQUAL base_sha_after)
 file(SHA256 "${user_image}" user_sha_after)
 expect("the user's own image (TYPE image) is byte-identical" user_sha_before STREQUAL user_sha_after)
+file(SHA256 "${minimal_image}" minimal_sha_after)
+expect("the hand-made minimal image is byte-identical" minimal_sha_before STREQUAL minimal_sha_after)
 
 if(DEBIAN)
   run(out
