@@ -58,7 +58,7 @@ expect_failure(kunit_results "kunit failed, exit 5\\)" "1 passed, 1 failed, 0 cr
 
 # A KUnit run whose every case was skipped is a skipped test, and says why.
 execute_process(
-  COMMAND ctest --test-dir "${build}" -R "^kunit_all_skipped$" --output-on-failure
+  COMMAND ctest --test-dir "${build}" -R "^kunit_all_skipped$" --verbose
   RESULT_VARIABLE rc
   OUTPUT_VARIABLE out
   ERROR_VARIABLE out)
