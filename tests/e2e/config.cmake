@@ -71,3 +71,22 @@ expect("...and keeps them in .config.before-uml" EXISTS "${defk_dir}/.config.bef
 file(READ "${defk_config}" config)
 expect("the new fragment symbol is in" config MATCHES "\nCONFIG_KUNIT_TEST=y\n")
 expect("the hand edit is gone" NOT config MATCHES "\nCONFIG_KUNIT_EXAMPLE_TEST=y\n")
+
+# UML_KERNEL_CC is looked up at every configure: a changed value takes effect (once a
+# compiler was found it used to stay cached), here one that does not exist.
+execute_process(
+  COMMAND ${configure_cmd} -DUML_KERNEL_CC=no-such-cc
+  RESULT_VARIABLE rc
+  OUTPUT_VARIABLE out
+  ERROR_VARIABLE out)
+expect(
+  "a changed UML_KERNEL_CC is used at the next configure"
+  NOT
+  rc
+  EQUAL
+  0
+  AND
+  out
+  MATCHES
+  "compiler 'no-such-cc' \\(UML_KERNEL_CC\\) not found")
+run(out ${configure_cmd} -DUML_KERNEL_CC=gcc)
