@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "error.hpp"
+#include "process/files.hpp"
 #include "text.hpp"
 
 namespace uml {
@@ -68,15 +69,17 @@ std::vector<BootEntry> parse_boot_file(std::string_view text, std::string_view f
     const auto eq = line.find('=');
     const auto key = line.substr(0, eq);
     if (eq == std::string_view::npos || !valid_key(key)) {
-      throw Error(fmt::format("{}:{}: expected key=value (an option name such as kernel or module), "
-                              "got {:?}",
-                              file_name, number, std::string(line)));
+      throw Error(
+          fmt::format("{}:{}: expected key=value (an option name such as kernel or module), "
+                      "got {:?}",
+                      file_name, number, std::string(line)));
     }
     // The value is kept as written after '=': only the line's end was trimmed.
     auto value = unescape(raw.substr(raw.find('=') + 1));
     if (!value) {
-      throw Error(fmt::format("{}:{}: bad escape in the value of {} (only \\n and \\\\ are allowed)",
-                              file_name, number, std::string(key)));
+      throw Error(
+          fmt::format("{}:{}: bad escape in the value of {} (only \\n and \\\\ are allowed)",
+                      file_name, number, std::string(key)));
     }
     entries.push_back({std::string(key), std::move(*value), number});
   }
@@ -113,8 +116,8 @@ std::vector<std::string> expand_boot_files(const std::vector<std::string>& args,
       own_command = true;
     }
     if (arg.starts_with("--")) {
-      given.push_back(arg.substr(2, arg.find('=') == std::string::npos ? std::string::npos
-                                                                        : arg.find('=') - 2));
+      given.push_back(arg.substr(
+          2, arg.find('=') == std::string::npos ? std::string::npos : arg.find('=') - 2));
     }
     rest.push_back(arg);
   }
@@ -125,11 +128,12 @@ std::vector<std::string> expand_boot_files(const std::vector<std::string>& args,
   std::vector<std::string> expanded{subcommand};
   std::vector<std::string> argv;
   for (const auto& file : files) {
-    const auto text = read_file(file);
+    const auto text = process::read_file(file);
     if (!text) {
-      throw Error(fmt::format("--boot {}: cannot read the boot description (was the project "
-                              "configured and generated?)",
-                              file));
+      throw Error(
+          fmt::format("--boot {}: cannot read the boot description ({}; was the project "
+                      "configured and generated?)",
+                      file, text.error()));
     }
     for (const auto& entry : parse_boot_file(*text, file)) {
       const auto where = fmt::format("{}:{}", file, entry.line);
@@ -174,9 +178,10 @@ std::vector<std::string> expand_boot_files(const std::vector<std::string>& args,
 }
 
 std::vector<std::string> read_module_list(const std::string& path) {
-  const auto text = read_file(path);
+  const auto text = process::read_file(path);
   if (!text) {
-    throw Error(fmt::format("--modules-from {}: cannot read it (is the module built?)", path));
+    throw Error(fmt::format("--modules-from {}: cannot read it ({}; is the module built?)", path,
+                            text.error()));
   }
   std::vector<std::string> names;
   for (const auto raw : split_lines(*text)) {

@@ -36,8 +36,7 @@ enum class OptionKind { Flag, Value, List };
 // What the command line parser knows of an option `--<name>`.
 struct OptionLookup {
   // std::nullopt: the subcommand has no such option.
-  std::function<std::optional<OptionKind>(std::string_view subcommand, std::string_view name)>
-      kind;
+  std::function<std::optional<OptionKind>(std::string_view subcommand, std::string_view name)> kind;
   // Whether any subcommand has it (else the key is a mistake).
   std::function<bool(std::string_view name)> known;
 };
@@ -46,8 +45,8 @@ struct OptionLookup {
 // by the options the file holds, before the command line's own: a single-value option
 // given on the command line replaces the file's, lists add up. Options the subcommand
 // does not have are left out, so one description serves run, test and debug alike. A
-// command given on the command line (`--command` or `--`) replaces the description's. Throws Error for an unreadable or malformed file, or a key no
-// subcommand knows.
+// command given on the command line (`--command` or `--`) replaces the description's. Throws Error
+// for an unreadable or malformed file, or a key no subcommand knows.
 std::vector<std::string> expand_boot_files(const std::vector<std::string>& args,
                                            const OptionLookup& options);
 

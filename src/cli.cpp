@@ -21,8 +21,9 @@ command line, mounts proc, sysfs, devtmpfs, tmpfs on /tmp and /run and hostfs on
 
 void add_boot_file_option(CLI::App& app) {
   // Expanded before parsing (expand_boot_files): declared for --help.
-  app.add_option("--boot", "Options of a boot from a description the CMake package wrote "
-                           "(<build>/_uml/boot/<target>.boot); options given here win")
+  app.add_option("--boot",
+                 "Options of a boot from a description the CMake package wrote "
+                 "(<build>/_uml/boot/<target>.boot); options given here win")
       ->type_name("FILE");
 }
 
@@ -32,9 +33,10 @@ void add_boot_options(CLI::App& app, BootOptions& o) {
       ->type_name("PATH")
       ->required()
       ->check(CLI::ExistingFile);
-  app.add_option("--rootfs", o.rootfs,
-                 "Root filesystem image (ext4) with the package's /.uml/init; opened read-only under a "
-                 "fresh copy-on-write file (ubd0=<cow>,<image>), so the image is never written")
+  app.add_option(
+         "--rootfs", o.rootfs,
+         "Root filesystem image (ext4) with the package's /.uml/init; opened read-only under a "
+         "fresh copy-on-write file (ubd0=<cow>,<image>), so the image is never written")
       ->type_name("IMAGE")
       ->required();
   // One value per occurrence for the repeatable options, so "--module m -- cmd" ends

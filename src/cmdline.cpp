@@ -158,4 +158,11 @@ std::vector<std::string> kernel_arguments(const BootSpec& spec) {
   return args;
 }
 
+std::string command_line_text(const std::filesystem::path& kernel,
+                              const std::vector<std::string>& args) {
+  std::vector<std::string> argv{kernel.string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return shell_join(argv);
+}
+
 }  // namespace uml

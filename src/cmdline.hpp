@@ -47,6 +47,10 @@ struct BootSpec {
 // --append value, or when the line would not fit in UML's command line.
 std::vector<std::string> kernel_arguments(const BootSpec& spec);
 
+// `kernel args...` as one line a shell would run, for messages and the log.
+std::string command_line_text(const std::filesystem::path& kernel,
+                              const std::vector<std::string>& args);
+
 // Length of the command line UML builds from these arguments, NUL and the default
 // console argument included.
 std::size_t command_line_length(const std::vector<std::string>& args);

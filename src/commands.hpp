@@ -1,72 +1,8 @@
 #pragma once
 
-#include <filesystem>
-#include <optional>
-#include <string>
-#include <vector>
+#include "options.hpp"
 
 namespace uml {
-
-// Options shared by `run` and `test`.
-struct BootOptions {
-  std::filesystem::path kernel;
-  std::filesystem::path rootfs;
-  std::vector<std::filesystem::path> disks;
-  std::string mem = "128M";
-  std::optional<std::filesystem::path> hostfs;
-  std::vector<std::string> append;
-  std::vector<std::string> env;
-  std::vector<std::string> modules;
-  std::vector<std::string> module_lists;  // files of module names (--modules-from)
-  std::optional<std::filesystem::path> work_dir;
-  bool time_travel = false;
-  bool keep_cow = false;
-  bool verbose = false;
-  bool no_confine = false;  // run/test: UML without the Landlock ruleset
-  bool no_pin = false;      // run/test: UML's processes on any CPU (affinity.hpp)
-};
-
-struct RunOptions : BootOptions {
-  std::optional<std::filesystem::path> persist;
-};
-
-struct TestOptions : BootOptions {
-  std::string command = "true";
-  std::string name = "uml-test";
-  std::optional<std::filesystem::path> log;
-  std::optional<std::filesystem::path> junit;
-  double timeout = 0;  // seconds, 0: none
-  double grace = 5;    // seconds from SIGTERM to SIGKILL
-  bool kunit = false;
-  bool fail_on_warn = false;
-  std::optional<std::filesystem::path> kunit_list;  // where the listed cases go
-  std::size_t tail = 60;
-};
-
-struct DebugOptions : BootOptions {
-  std::optional<std::string> command;  // a guest command, then poweroff; else a shell
-  std::optional<std::filesystem::path> gdb;
-  std::optional<std::filesystem::path> gdb_script;
-  std::vector<std::filesystem::path> module_dirs;
-  std::vector<std::string> gdb_args;  // after --
-};
-
-struct AttachOptions {
-  std::filesystem::path work_dir;
-  std::optional<std::filesystem::path> kernel;  // default: the one recorded by run
-  std::optional<std::filesystem::path> gdb;
-  std::optional<std::filesystem::path> gdb_script;
-  std::vector<std::filesystem::path> module_dirs;
-  std::vector<std::string> gdb_args;
-  bool verbose = false;
-};
-
-struct DoctorOptions {
-  std::optional<std::filesystem::path> kernel;
-  std::string mem = "128M";
-  std::optional<std::filesystem::path> work_dir;
-  bool time_travel = false;
-};
 
 // Each returns the process's exit status (an ExitCode, or the guest's status for run).
 int run_test(const TestOptions& options);

@@ -78,8 +78,7 @@ constexpr std::array hints{
     Hint{"No working init found",
          "the image has no runnable /.uml/init (images made by uml_add_rootfs have it, with "
          "the static /.uml/busybox it runs on)"},
-    Hint{"Attempted to kill init",
-         "the guest's init exited; /.uml/init must end by powering off"},
+    Hint{"Attempted to kill init", "the guest's init exited; /.uml/init must end by powering off"},
     Hint{"must be not mounted noexec",
          "the guest RAM directory is mounted noexec: set TMPDIR to a directory that allows exec"},
     Hint{"Using a channel type which is configured out of UML",

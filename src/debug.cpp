@@ -5,10 +5,15 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
 #include "error.hpp"
+#include "preflight.hpp"
+#include "process/files.hpp"
+#include "process/foreground.hpp"
+#include "process/terminal.hpp"
 #include "text.hpp"
 
 namespace uml {
@@ -159,10 +164,10 @@ Instance running_instance(const fs::path& work_dir) {
       "start one with the run target (cmake --build <build> --target <run target>) or "
       "'uml-helper run --work-dir {}', then attach",
       work_dir.string());
-  const auto text = read_file(file.string());
+  const auto text = process::read_file(file);
   if (!text) {
-    throw Error(fmt::format("no UML is running in {} (no {} file): {}", work_dir.string(),
-                            instance_file_name, start_hint));
+    throw Error(fmt::format("no UML is running in {} ({}): {}", work_dir.string(), text.error(),
+                            start_hint));
   }
   const auto instance = parse_instance(*text);
   if (!instance) {
@@ -189,6 +194,88 @@ Instance running_instance(const fs::path& work_dir) {
                     instance->kernel.string(), work_dir.string(), instance->pid));
   }
   return *instance;
+}
+
+void InstanceRecord::write(const Instance& instance) {
+  pid_ = instance.pid;
+  [[maybe_unused]] const auto written =
+      process::write_file_atomic(file_, format_instance(instance));
+}
+
+void InstanceRecord::remove() {
+  if (pid_ == 0) {
+    return;
+  }
+  if (const auto text = process::read_file(file_)) {
+    if (const auto recorded = parse_instance(*text); recorded && recorded->pid == pid_) {
+      std::error_code ec;
+      fs::remove(file_, ec);
+    }
+  }
+  pid_ = 0;
+}
+
+namespace {
+
+fs::path helper_executable() {
+  std::error_code ec;
+  return fs::read_symlink("/proc/self/exe", ec);
+}
+
+}  // namespace
+
+GdbSetup gdb_setup(const std::optional<fs::path>& script, const std::vector<fs::path>& module_dirs,
+                   const std::vector<std::string>& user_args) {
+  GdbSetup setup;
+  setup.script = find_gdb_script(script, helper_executable(), UML_SOURCE_GDB_SCRIPT);
+  for (const auto& dir : module_dirs) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) {
+      throw Error(fmt::format("--module-dir {}: not a directory", dir.string()));
+    }
+    setup.module_dirs.push_back(fs::absolute(dir));
+  }
+  setup.user_args = user_args;
+  return setup;
+}
+
+void warn_without_debug_info(const fs::path& kernel) {
+  const auto config = read_kernel_config(kernel);
+  if (config && config_value(config->text, "CONFIG_DEBUG_INFO") != "y") {
+    fmt::print(stderr,
+               "uml-helper: warning: {} was built without CONFIG_DEBUG_INFO (per {}): gdb "
+               "will show no source lines, types or local variables. Add a fragment with "
+               "CONFIG_DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT=y to the kernel "
+               "(uml_add_kernel(... CONFIG_FRAGMENTS <file>)); the minimal configuration has "
+               "it\n",
+               kernel.string(), config->source);
+  }
+}
+
+int run_gdb(const fs::path& gdb, const std::vector<std::string>& args,
+            const std::optional<fs::path>& tmpdir, bool verbose) {
+  if (verbose) {
+    std::vector<std::string> argv{gdb.string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    fmt::print(stderr, "uml-helper: {}\n", shell_join(argv));
+  }
+  ::setenv("SHELL", "/bin/sh", 1);
+  process::ForegroundResult result;
+  {
+    process::TerminalGuard terminal;
+    result = process::run_foreground(gdb, args, tmpdir);
+  }
+  if (result.leftovers > 0) {
+    fmt::print(stderr,
+               "uml-helper: gdb left {} process(es) running (a UML it detached from); "
+               "stopped them\n",
+               result.leftovers);
+  }
+  if (!result.survivors.empty()) {
+    fmt::print(stderr, "uml-helper: warning: {} process(es) could not be killed\n",
+               result.survivors.size());
+  }
+  return result.status;
 }
 
 }  // namespace uml

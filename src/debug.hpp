@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace uml {
@@ -61,5 +62,41 @@ std::optional<Instance> parse_instance(std::string_view text);
 // The instance recorded in `work_dir`, checked to be running that kernel. Throws Error
 // saying how to start one when there is none.
 Instance running_instance(const std::filesystem::path& work_dir);
+
+// Records the running UML in <work-dir>/instance for `uml-helper attach` while it lives.
+class InstanceRecord {
+ public:
+  explicit InstanceRecord(std::filesystem::path file) : file_(std::move(file)) {}
+  ~InstanceRecord() { remove(); }
+  InstanceRecord(const InstanceRecord&) = delete;
+  InstanceRecord& operator=(const InstanceRecord&) = delete;
+
+  // Written whole or not at all; a failure is ignored (attach then says no instance
+  // runs; the boot itself is fine).
+  void write(const Instance& instance);
+  // Only our own record: another run in the same work dir may have replaced it.
+  void remove();
+
+ private:
+  std::filesystem::path file_;
+  pid_t pid_ = 0;
+};
+
+// The GdbSetup of the options: uml-gdb.py found (find_gdb_script), the --module-dir
+// directories checked. Throws Error.
+GdbSetup gdb_setup(const std::optional<std::filesystem::path>& script,
+                   const std::vector<std::filesystem::path>& module_dirs,
+                   const std::vector<std::string>& user_args);
+
+// A warning when the kernel was built without CONFIG_DEBUG_INFO: gdb then knows
+// functions but no source lines, types or locals.
+void warn_without_debug_info(const std::filesystem::path& kernel);
+
+// Runs gdb in the foreground on this terminal (process::run_foreground), its terminal
+// modes restored afterwards, with SHELL=/bin/sh (gdb starts the kernel through $SHELL
+// and quotes its arguments for a POSIX shell); reports what gdb left running. Returns
+// gdb's exit status.
+int run_gdb(const std::filesystem::path& gdb, const std::vector<std::string>& args,
+            const std::optional<std::filesystem::path>& tmpdir, bool verbose);
 
 }  // namespace uml

@@ -1,6 +1,7 @@
 #include "exit_code.hpp"
 
 #include <array>
+#include <csignal>
 
 #include <fmt/format.h>
 
@@ -53,6 +54,12 @@ std::string exit_code_table() {
   }
   table += "  run: the guest shell's exit status, or one of the codes above.\n";
   return table;
+}
+
+ExitCode exit_code_for_signal(int sig) {
+  return sig == SIGINT   ? ExitCode::Interrupted
+         : sig == SIGHUP ? ExitCode::Hangup
+                         : ExitCode::Terminated;
 }
 
 }  // namespace uml

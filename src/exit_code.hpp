@@ -13,11 +13,11 @@ enum class ExitCode : int {
   Error = 2,          // bad command line or a helper error (uml-helper: error: ...)
   KernelOops = 3,     // Oops/BUG, or a WARNING with --fail-on-warn
   KernelPanic = 4,
-  KunitFailed = 5,       // a KUnit case failed or crashed, or no KUnit case ran
-  BootFailed = 6,        // the guest never reached or never finished the command
-  Timeout = 124,         // as timeout(1)
-  Skipped = 125,  // not run to a verdict: UML cannot run here, or KUnit skipped every case
-  Hangup = 129,          // 128 + signal number, as a shell reports it
+  KunitFailed = 5,  // a KUnit case failed or crashed, or no KUnit case ran
+  BootFailed = 6,   // the guest never reached or never finished the command
+  Timeout = 124,    // as timeout(1)
+  Skipped = 125,    // not run to a verdict: UML cannot run here, or KUnit skipped every case
+  Hangup = 129,     // 128 + signal number, as a shell reports it
   Interrupted = 130,
   Terminated = 143,
 };
@@ -28,6 +28,10 @@ constexpr int to_int(ExitCode code) {
 
 // Short lower-case name, e.g. "kernel panic".
 std::string_view describe(ExitCode code);
+
+// Hangup, Interrupted or Terminated: the helper was stopped by SIGHUP, SIGINT or SIGTERM
+// (any other signal counts as SIGTERM).
+ExitCode exit_code_for_signal(int sig);
 
 // The table printed in --help and kept in src/README.md.
 std::string exit_code_table();

@@ -1,13 +1,11 @@
 #include "junit.hpp"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <map>
 
 #include <fmt/format.h>
 
 #include "error.hpp"
+#include "process/files.hpp"
 
 namespace uml {
 
@@ -170,24 +168,10 @@ std::string junit_xml(const JunitInput& input) {
 }
 
 void write_junit(const std::filesystem::path& path, const JunitInput& input) {
-  const auto xml = junit_xml(input);
-  auto tmp = path;
-  tmp += ".tmp";
-  std::error_code dir_ec;
-  std::filesystem::create_directories(path.parent_path(), dir_ec);
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << xml;
-    out.close();
-    if (!out) {
-      throw Error(
-          fmt::format("cannot write the JUnit file {}: {}", tmp.string(), std::strerror(errno)));
-    }
-  }
   std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    throw Error(fmt::format("cannot write the JUnit file {}: {}", path.string(), ec.message()));
+  std::filesystem::create_directories(path.parent_path(), ec);
+  if (const auto written = process::write_file_atomic(path, junit_xml(input)); !written) {
+    throw Error(fmt::format("cannot write the JUnit file {}: {}", path.string(), written.error()));
   }
 }
 

@@ -20,7 +20,7 @@ struct JunitInput {
 // JUnit XML as CI systems (GitLab, Jenkins, GitHub reporters) read it.
 std::string junit_xml(const JunitInput& input);
 
-// Writes the file (via a temporary, renamed into place). Throws Error.
+// Writes the file whole (process::write_file_atomic), making its directory. Throws Error.
 void write_junit(const std::filesystem::path& path, const JunitInput& input);
 
 // XML text with the five entities escaped and characters XML 1.0 forbids dropped.

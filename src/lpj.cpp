@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "process/files.hpp"
 #include "text.hpp"
 
 namespace fs = std::filesystem;
@@ -167,7 +168,7 @@ std::optional<std::uint64_t> cached_lpj(const fs::path& kernel) {
     if (!file || !key) {
       return std::nullopt;
     }
-    const auto cache = read_file(file->string());
+    const auto cache = process::read_file(*file);
     return cache ? find_lpj(*cache, *key) : std::nullopt;
   } catch (...) {
     return std::nullopt;
@@ -184,22 +185,11 @@ void remember_lpj(const fs::path& kernel, std::string_view console) {
     }
     std::error_code ec;
     fs::create_directories(file->parent_path(), ec);
-    const auto old = read_file(file->string());
+    const auto old = process::read_file(*file);
     // Written whole and renamed into place: parallel tests may update it at once;
     // the last one wins, and each wrote a value of its own.
-    const auto tmp = fs::path(file->string() + fmt::format(".{}.tmp", ::getpid()));
-    {
-      std::ofstream out(tmp, std::ios::trunc);
-      out << update_lpj(old ? *old : std::string(), *key, *lpj);
-      if (!out) {
-        fs::remove(tmp, ec);
-        return;
-      }
-    }
-    fs::rename(tmp, *file, ec);
-    if (ec) {
-      fs::remove(tmp, ec);
-    }
+    [[maybe_unused]] const auto written =
+        process::write_file_atomic(*file, update_lpj(old ? *old : std::string(), *key, *lpj));
   } catch (...) {
     // Not remembered: the next boot calibrates again.
   }

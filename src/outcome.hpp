@@ -7,16 +7,12 @@
 #include "console.hpp"
 #include "exit_code.hpp"
 #include "ktap.hpp"
+#include "process/supervise.hpp"
 
 namespace uml {
 
 // How the UML process ended, as the supervisor saw it.
-struct RunFacts {
-  bool timed_out = false;
-  std::optional<int> helper_signal;  // SIGINT/SIGTERM/SIGHUP that stopped the run
-  std::optional<int> exit_status;    // UML exited with this status
-  std::optional<int> killed_by;      // or was killed by this signal
-};
+using process::RunFacts;
 
 struct Outcome {
   ExitCode code = ExitCode::Passed;

@@ -15,7 +15,9 @@
 
 #include <fmt/format.h>
 
-#include "process.hpp"
+#include "process/capture.hpp"
+#include "process/files.hpp"
+#include "process/landlock.hpp"
 #include "text.hpp"
 
 namespace uml {
@@ -46,8 +48,13 @@ void check_kernel(const PreflightInput& input, PreflightReport& report) {
          fmt::format("{}: not executable ({})", kernel.string(), errno_text(errno))});
     return;
   }
+  std::string config_problem;
   if (input.probe_kernel || input.time_travel) {
-    report.kernel_config = read_kernel_config(kernel);
+    if (auto config = read_kernel_config(kernel)) {
+      report.kernel_config = std::move(*config);
+    } else {
+      config_problem = config.error();
+    }
   }
   std::string what = fmt::format("executable, {}", format_bytes(fs::file_size(kernel, ec)));
   if (report.kernel_config) {
@@ -65,8 +72,9 @@ void check_kernel(const PreflightInput& input, PreflightReport& report) {
     if (!report.kernel_config) {
       report.findings.push_back(
           {Severity::Warning, "time-travel",
-           "cannot tell whether the kernel has CONFIG_UML_TIME_TRAVEL_SUPPORT (no --showconfig "
-           "output and no .config beside it)"});
+           fmt::format("cannot tell whether the kernel has CONFIG_UML_TIME_TRAVEL_SUPPORT (no "
+                       "--showconfig output and no .config beside it: {})",
+                       config_problem)});
     } else if (config_value(report.kernel_config->text, "CONFIG_UML_TIME_TRAVEL_SUPPORT") != "y") {
       report.findings.push_back(
           {Severity::Fatal, "time-travel",
@@ -116,7 +124,7 @@ void check_ram_dir(const PreflightInput& input, PreflightReport& report) {
 
 void check_ptrace(PreflightReport& report) {
   std::string scope = "no Yama";
-  if (const auto text = read_file("/proc/sys/kernel/yama/ptrace_scope")) {
+  if (const auto text = process::read_file("/proc/sys/kernel/yama/ptrace_scope")) {
     scope = "Yama ptrace_scope=" + std::string(trim(*text));
   }
   if (const auto problem = ptrace_problem()) {
@@ -251,19 +259,22 @@ std::optional<std::string> ptrace_problem() {
   return "PTRACE_TRACEME test ended oddly";
 }
 
-std::optional<KernelConfig> read_kernel_config(const fs::path& kernel) {
+process::Result<KernelConfig> read_kernel_config(const fs::path& kernel) {
   // con=null ssl=null: should a kernel not know --showconfig and boot, no xterm opens.
-  if (auto text = capture_output(kernel, {"--showconfig", "con=null", "ssl=null"},
-                                 std::chrono::seconds(5))) {
-    if (text->find("CONFIG_") != std::string::npos) {
-      return KernelConfig{std::move(*text), kernel.filename().string() + " --showconfig"};
-    }
+  auto text = process::capture_output(kernel, {"--showconfig", "con=null", "ssl=null"},
+                                      std::chrono::seconds(5));
+  if (text && text->find("CONFIG_") != std::string::npos) {
+    return KernelConfig{std::move(*text), kernel.filename().string() + " --showconfig"};
   }
+  const auto showconfig =
+      text ? fmt::format("`{} --showconfig` printed no configuration", kernel.filename().string())
+           : text.error();
   const auto beside = kernel.parent_path() / ".config";
-  if (auto text = read_file(beside.string())) {
-    return KernelConfig{std::move(*text), beside.string()};
+  auto config = process::read_file(beside);
+  if (!config) {
+    return process::Failure{showconfig + "; " + config.error()};
   }
-  return std::nullopt;
+  return KernelConfig{std::move(*config), beside.string()};
 }
 
 std::string config_value(const std::string& config, const std::string& symbol) {
@@ -310,6 +321,19 @@ PreflightReport preflight(const PreflightInput& input) {
   check_ptrace(report);
   check_uml_dir(input, report);
   return report;
+}
+
+Finding landlock_finding() {
+  const auto landlock = process::landlock_support();
+  return landlock.problem
+             ? Finding{Severity::Warning, "landlock",
+                       fmt::format("{}: run and test cannot confine UML, so the guest can mount "
+                                   "any host path with hostfs; enable Landlock on the host",
+                                   *landlock.problem)}
+             : Finding{Severity::Ok, "landlock",
+                       fmt::format("ABI {}: run and test confine UML (and hostfs) to the "
+                                   "boot's files",
+                                   landlock.abi)};
 }
 
 }  // namespace uml

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "process/result.hpp"
+
 namespace uml {
 
 enum class Severity { Ok, Note, Warning, Fatal };
@@ -54,8 +56,9 @@ struct KernelConfig {
   std::string source;  // where it came from
 };
 
-// The kernel's configuration: `linux --showconfig`, else a .config beside the binary.
-std::optional<KernelConfig> read_kernel_config(const std::filesystem::path& kernel);
+// The kernel's configuration: `linux --showconfig`, else a .config beside the binary;
+// the error says why neither worked.
+process::Result<KernelConfig> read_kernel_config(const std::filesystem::path& kernel);
 
 // "y", "m", a value, or "" when the symbol is not set.
 std::string config_value(const std::string& config, const std::string& symbol);
@@ -81,5 +84,9 @@ struct PreflightReport {
 };
 
 PreflightReport preflight(const PreflightInput& input);
+
+// The doctor's Landlock finding: its ABI, else a warning (not fatal: UML boots without
+// it, but hostfs then reaches every host path).
+Finding landlock_finding();
 
 }  // namespace uml

@@ -2,9 +2,7 @@
 
 #include <array>
 #include <charconv>
-#include <fstream>
 #include <random>
-#include <sstream>
 
 #include <fmt/format.h>
 
@@ -191,16 +189,6 @@ std::string random_hex(std::size_t n) {
     out += "0123456789abcdef"[digit(engine)];
   }
   return out;
-}
-
-std::optional<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return std::nullopt;
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 }  // namespace uml

@@ -26,9 +26,6 @@ std::string format_bytes(std::uint64_t bytes);
 std::vector<std::string_view> split_lines(std::string_view text);
 std::string_view trim(std::string_view text);
 
-// A whole file's contents; std::nullopt when it cannot be read.
-std::optional<std::string> read_file(const std::string& path);
-
 // n random lower-case hex digits.
 std::string random_hex(std::size_t n);
 

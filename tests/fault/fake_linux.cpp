@@ -23,7 +23,7 @@
 #include <thread>
 #include <vector>
 
-#include "affinity.hpp"
+#include "process/affinity.hpp"
 #include "text.hpp"
 
 namespace fs = std::filesystem;
@@ -154,7 +154,7 @@ int main(int argc, char** argv) {
   prctl(PR_GET_PDEATHSIG, &pdeathsig);
   const char* tmpdir = std::getenv("TMPDIR");
   std::string cpus;  // the CPUs it may run on, as the helper pinned it (or not)
-  for (const int cpu : uml::allowed_cpus()) {
+  for (const int cpu : uml::process::allowed_cpus()) {
     cpus += (cpus.empty() ? "" : ",") + std::to_string(cpu);
   }
   std::string args;

@@ -20,8 +20,8 @@
 #include <boost/process.hpp>
 #include <catch2/catch.hpp>
 
-#include "affinity.hpp"
-#include "process.hpp"
+#include "process/affinity.hpp"
+#include "process/proc_table.hpp"
 
 namespace bp = boost::process;
 namespace fs = std::filesystem;
@@ -187,7 +187,7 @@ struct Helper {
   void check_nothing_left() const {
     const auto sid = std::stoi(state("sid"));
     CHECK(sid == fake_pid());
-    CHECK(uml::session_members(sid).empty());
+    CHECK(uml::process::session_members(sid).empty());
     for (const pid_t child : children()) {
       INFO("child " << child);
       CHECK(!alive(child));
@@ -202,7 +202,7 @@ struct Helper {
     if (text.empty()) {
       return false;
     }
-    const auto info = uml::parse_proc_stat(text);
+    const auto info = uml::process::parse_proc_stat(text);
     return info && info->state != 'Z' && info->state != 'X';
   }
 };
@@ -362,7 +362,7 @@ TEST_CASE("SIGKILL to the helper: the guardian kills UML's session and removes i
   const auto sid = std::stoi(h.state("sid"));
   const auto umid_dir = fs::path(h.arg("uml_dir")) / h.arg("umid");
   auto clean = [&] {
-    return uml::session_members(sid).empty() && h.files_in(h.work, ".cow").empty() &&
+    return uml::process::session_members(sid).empty() && h.files_in(h.work, ".cow").empty() &&
            !fs::exists(umid_dir);
   };
   for (int i = 0; i < 500 && !clean(); ++i) {
@@ -371,7 +371,7 @@ TEST_CASE("SIGKILL to the helper: the guardian kills UML's session and removes i
   h.check_nothing_left();
   CHECK_FALSE(fs::exists(umid_dir));
   CHECK(fs::exists(h.work / "console.log"));  // the work dir is the caller's: kept
-  uml::kill_session(sid);                     // should a check have failed: not left hanging
+  uml::process::kill_session(sid);            // should a check have failed: not left hanging
 }
 
 TEST_CASE("SIGINT to the helper: UML stopped, cleaned up, exit 130") {
@@ -586,7 +586,7 @@ TEST_CASE("run --persist keeps its COW file, the base image untouched") {
 
 TEST_CASE("UML runs on the one CPU the helper claimed, or on any with --no-pin") {
   std::string allowed;
-  for (const int cpu : uml::allowed_cpus()) {
+  for (const int cpu : uml::process::allowed_cpus()) {
     allowed += (allowed.empty() ? "" : ",") + std::to_string(cpu);
   }
   {

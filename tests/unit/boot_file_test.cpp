@@ -93,16 +93,26 @@ TEST_CASE("boot descriptions: malformed lines are errors naming file and line") 
                     Catch::Contains("bad escape"));
 }
 
-TEST_CASE("boot files: --boot puts the description's options before the command line's, which win") {
+TEST_CASE(
+    "boot files: --boot puts the description's options before the command line's, which win") {
   TempFile file(
       "kernel=/k/linux\nrootfs=/r.img\nmem=256M\nmodule=a\nmodule=b\ntime-travel=1\n"
       "timeout=60\ncommand=true\n");
   const auto args = uml::expand_boot_files(
       {"test", "--boot", file.path(), "--mem", "1G", "--module", "c", "-v"}, lookup());
-  const std::vector<std::string> expected{
-      "test",     "--kernel=/k/linux", "--rootfs=/r.img", "--module=a", "--module=b",
-      "--time-travel", "--timeout=60", "--command=true",  "--mem",      "1G",
-      "--module", "c",                 "-v"};
+  const std::vector<std::string> expected{"test",
+                                          "--kernel=/k/linux",
+                                          "--rootfs=/r.img",
+                                          "--module=a",
+                                          "--module=b",
+                                          "--time-travel",
+                                          "--timeout=60",
+                                          "--command=true",
+                                          "--mem",
+                                          "1G",
+                                          "--module",
+                                          "c",
+                                          "-v"};
   CHECK(args == expected);
 }
 
@@ -126,8 +136,7 @@ TEST_CASE("boot files: a command on the command line replaces the description's"
   CHECK(own == own_expected);
   const auto own_argv =
       uml::expand_boot_files({"test", "--boot", file.path(), "--", "false"}, lookup());
-  const std::vector<std::string> argv_expected{"test", "--kernel=/k", "--rootfs=/r", "--",
-                                               "false"};
+  const std::vector<std::string> argv_expected{"test", "--kernel=/k", "--rootfs=/r", "--", "false"};
   CHECK(own_argv == argv_expected);
 }
 

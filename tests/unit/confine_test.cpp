@@ -11,7 +11,8 @@
 
 namespace fs = std::filesystem;
 using uml::ConfineRule;
-namespace rights = uml::rights;
+namespace rights = uml::process::rights;
+using uml::process::handled_access;
 
 namespace {
 
@@ -86,21 +87,21 @@ TEST_CASE("confinement rules: no hostfs directory, missing system directories sk
 }
 
 TEST_CASE("handled access rights follow the Landlock ABI") {
-  CHECK(uml::handled_access(0) == 0);
-  CHECK(uml::handled_access(1) == (1ULL << 13) - 1);
-  CHECK((uml::handled_access(1) & rights::refer) == 0);
-  CHECK((uml::handled_access(2) & rights::refer) != 0);
-  CHECK((uml::handled_access(2) & rights::truncate) == 0);
-  CHECK((uml::handled_access(3) & rights::truncate) != 0);
-  CHECK((uml::handled_access(4) & rights::ioctl_dev) == 0);
-  CHECK((uml::handled_access(5) & rights::ioctl_dev) != 0);
-  CHECK(uml::handled_access(7) == uml::handled_access(5));
+  CHECK(handled_access(0) == 0);
+  CHECK(handled_access(1) == (1ULL << 13) - 1);
+  CHECK((handled_access(1) & rights::refer) == 0);
+  CHECK((handled_access(2) & rights::refer) != 0);
+  CHECK((handled_access(2) & rights::truncate) == 0);
+  CHECK((handled_access(3) & rights::truncate) != 0);
+  CHECK((handled_access(4) & rights::ioctl_dev) == 0);
+  CHECK((handled_access(5) & rights::ioctl_dev) != 0);
+  CHECK(handled_access(7) == handled_access(5));
 }
 
 // A real ruleset applied in a forked child: the allowed directory is readable and
 // writable, its sibling is not.
 TEST_CASE("a confined child reaches the allowed directory and nothing beside it") {
-  const auto support = uml::landlock_support();
+  const auto support = uml::process::landlock_support();
   if (support.problem) {
     WARN("Landlock unavailable here: " << *support.problem);
     return;
@@ -115,13 +116,13 @@ TEST_CASE("a confined child reaches the allowed directory and nothing beside it"
   uml::ConfineInput input;
   input.kernel = "/bin/true";
   input.write_dirs = {root / "allowed"};
-  const uml::Confinement confinement(uml::confine_rules(input));
+  const auto confinement = uml::confine(uml::confine_rules(input));
   REQUIRE(confinement.fd() >= 0);
 
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
-    if (uml::apply_confinement(confinement.fd()) != 0) {
+    if (uml::process::landlock_restrict_self(confinement.fd()) != 0) {
       ::_exit(10);
     }
     const int inside = ::open((root / "allowed/new").c_str(), O_WRONLY | O_CREAT, 0644);

@@ -1,5 +1,3 @@
-#include "process.hpp"
-
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,28 +9,31 @@
 
 #include <catch2/catch.hpp>
 
-#include "text.hpp"
+#include "process/files.hpp"
+#include "process/proc_table.hpp"
+#include "process/supervise.hpp"
 
 TEST_CASE("/proc/<pid>/stat lines, odd command names included") {
-  const auto info = uml::parse_proc_stat("4242 (a (b) c) S 1 4240 4241 34816 4242 4194560 0");
+  const auto info =
+      uml::process::parse_proc_stat("4242 (a (b) c) S 1 4240 4241 34816 4242 4194560 0");
   REQUIRE(info);
   CHECK(info->pid == 4242);
   CHECK(info->state == 'S');
   CHECK(info->ppid == 1);
   CHECK(info->session == 4241);
-  CHECK_FALSE(uml::parse_proc_stat("garbage"));
-  CHECK_FALSE(uml::parse_proc_stat("12 (x) S"));
+  CHECK_FALSE(uml::process::parse_proc_stat("garbage"));
+  CHECK_FALSE(uml::process::parse_proc_stat("12 (x) S"));
 }
 
 TEST_CASE("session members are found by scanning /proc") {
-  const auto members = uml::session_members(getsid(0));
+  const auto members = uml::process::session_members(getsid(0));
   bool self = false;
   for (const auto& p : members) {
     self = self || p.pid == getpid();
     CHECK(p.session == getsid(0));
   }
   CHECK(self);
-  CHECK(uml::session_members(999999999).empty());
+  CHECK(uml::process::session_members(999999999).empty());
 }
 
 namespace {
@@ -41,26 +42,28 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 // A helper-like process: forks, and the child supervises `sh -c script` as uml-helper
-// supervises UML, with `leftover` for its guardian; UML's pid comes back on a pipe.
-struct Supervisor {
+// supervises UML, with `leftover` for its guardian; the program's pid comes back on a
+// pipe.
+struct HelperProcess {
   pid_t pid = -1;
   pid_t session = -1;
 
-  Supervisor(const std::string& script, const fs::path& leftover) {
+  HelperProcess(const std::string& script, const fs::path& leftover) {
     int fds[2];
     REQUIRE(::pipe(fds) == 0);
     pid = ::fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
       ::close(fds[0]);
-      uml::LaunchSpec spec{"/bin/sh", {"-c", script}, std::nullopt, false};
+      uml::process::LaunchSpec spec{"/bin/sh", {"-c", script}, std::nullopt, false};
       spec.leftovers = {{leftover, true}};
-      uml::SuperviseOptions options;
-      options.on_start = [&](pid_t uml) {
-        [[maybe_unused]] const auto n = ::write(fds[1], &uml, sizeof uml);
-      };
+      spec.guardian_name = "test-guardian";
       try {
-        uml::launch_and_supervise(spec, options);
+        uml::process::Supervisor run(spec);
+        const pid_t program = run.pid();
+        [[maybe_unused]] const auto n = ::write(fds[1], &program, sizeof program);
+        while (run.next()) {
+        }
       } catch (...) {
         ::_exit(2);
       }
@@ -100,13 +103,21 @@ TEST_CASE("a SIGKILLed helper's guardian empties UML's session and removes its l
   const auto leftover = scratch("killed");
   // The background sleep has no parent-death signal (PR_SET_PDEATHSIG is not inherited
   // by fork), as UML's stubs: without the guardian it outlives the helper.
-  Supervisor helper("sleep 1000 & echo started; exec sleep 1000", leftover);
-  REQUIRE(eventually([&] { return uml::session_members(helper.session).size() == 2; }, 5));
+  HelperProcess helper("sleep 1000 & echo started; exec sleep 1000", leftover);
+  REQUIRE(eventually([&] { return uml::process::session_members(helper.session).size() == 2; }, 5));
+  // The guardian, below the helper, has the name LaunchSpec gave it.
+  bool named = false;
+  for (const auto& p : uml::process::descendants(helper.pid)) {
+    named =
+        named || uml::process::read_file("/proc/" + std::to_string(p.pid) + "/comm").value_or("") ==
+                     "test-guardian\n";
+  }
+  CHECK(named);
   ::kill(helper.pid, SIGKILL);
   CHECK(WTERMSIG(helper.wait()) == SIGKILL);
-  CHECK(eventually([&] { return uml::session_members(helper.session).empty(); }, 5));
+  CHECK(eventually([&] { return uml::process::session_members(helper.session).empty(); }, 5));
   CHECK(eventually([&] { return !fs::exists(leftover); }, 5));
-  for (const auto& p : uml::session_members(helper.session)) {
+  for (const auto& p : uml::process::session_members(helper.session)) {
     ::kill(p.pid, SIGKILL);  // not left to run for 1000 s should the check fail
   }
 }
@@ -115,17 +126,17 @@ TEST_CASE("after a normal end the guardian leaves the files to the helper and is
   const auto leftover = scratch("normal");
   // A guardian that outlived the helper would then be reparented here, and found below.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-  Supervisor helper("sleep 0.2", leftover);
+  HelperProcess helper("sleep 0.2", leftover);
   const int status = helper.wait();
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
   CHECK(fs::exists(leftover / "file"));  // the helper's to remove, after its report
-  // Reaped by the helper: no guardian (a process named uml-guardian) is left.
+  // Reaped by the helper: no guardian (a process named as LaunchSpec says) is left.
   std::this_thread::sleep_for(100ms);
-  for (const auto& p : uml::descendants(::getpid())) {
-    const auto comm = uml::read_file("/proc/" + std::to_string(p.pid) + "/comm");
+  for (const auto& p : uml::process::descendants(::getpid())) {
+    const auto comm = uml::process::read_file("/proc/" + std::to_string(p.pid) + "/comm");
     INFO("process " << p.pid << " state " << p.state);
-    CHECK(comm.value_or("") != "uml-guardian\n");
+    CHECK(comm.value_or("") != "test-guardian\n");
   }
   ::prctl(PR_SET_CHILD_SUBREAPER, 0);
   fs::remove_all(leftover.parent_path());

@@ -1,4 +1,4 @@
-#include "affinity.hpp"
+#include "process/affinity.hpp"
 
 #include <sched.h>
 #include <sys/socket.h>
@@ -13,19 +13,22 @@
 
 #include <fmt/format.h>
 
-namespace uml {
+namespace uml::process {
 
 namespace {
 
 // -1 when the name is taken (or sockets fail: then no pinning, nothing worse).
-int claim_name(int cpu) {
+int claim_name(std::string_view scope, int cpu) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  const auto name = fmt::format("{}/cpu/{}", scope, cpu);
+  if (name.size() + 1 > sizeof address.sun_path) {
+    return -1;
+  }
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     return -1;
   }
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  const auto name = fmt::format("uml-helper/cpu/{}", cpu);
   // Abstract: sun_path starts with a NUL; the name's length is in the address length.
   std::memcpy(address.sun_path + 1, name.data(), name.size());
   const auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
@@ -53,7 +56,8 @@ std::vector<int> allowed_cpus() {
   return cpus;
 }
 
-CpuClaim CpuClaim::any(const std::vector<int>& allowed, std::optional<int> current) {
+CpuClaim CpuClaim::any(std::string_view scope, const std::vector<int>& allowed,
+                       std::optional<int> current) {
   CpuClaim claim;
   if (allowed.size() < 2) {
     return claim;
@@ -68,7 +72,7 @@ CpuClaim CpuClaim::any(const std::vector<int>& allowed, std::optional<int> curre
     }
   }
   for (const int cpu : order) {
-    if (const int fd = claim_name(cpu); fd >= 0) {
+    if (const int fd = claim_name(scope, cpu); fd >= 0) {
       claim.cpu_ = cpu;
       claim.fd_ = fd;
       break;
@@ -77,9 +81,9 @@ CpuClaim CpuClaim::any(const std::vector<int>& allowed, std::optional<int> curre
   return claim;
 }
 
-CpuClaim CpuClaim::any() {
+CpuClaim CpuClaim::any(std::string_view scope) {
   const int current = ::sched_getcpu();
-  return any(allowed_cpus(), current >= 0 ? std::optional<int>(current) : std::nullopt);
+  return any(scope, allowed_cpus(), current >= 0 ? std::optional<int>(current) : std::nullopt);
 }
 
 CpuClaim::~CpuClaim() {
@@ -102,4 +106,4 @@ CpuClaim& CpuClaim::operator=(CpuClaim&& other) noexcept {
   return *this;
 }
 
-}  // namespace uml
+}  // namespace uml::process

@@ -1,11 +1,11 @@
-#include "terminal.hpp"
+#include "process/terminal.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <csignal>
 
-namespace uml {
+namespace uml::process {
 
 TerminalGuard::TerminalGuard() {
   for (int fd = 0; fd < 3; ++fd) {
@@ -42,4 +42,4 @@ void TerminalGuard::restore() const {
   ::sigaction(SIGTTOU, &old, nullptr);
 }
 
-}  // namespace uml
+}  // namespace uml::process

@@ -5,11 +5,11 @@
 #include <array>
 #include <optional>
 
-namespace uml {
+namespace uml::process {
 
 // Saves the terminal modes and file status flags of stdin, stdout and stderr, and puts
-// them back when destroyed: UML makes the terminal raw and its descriptors non-blocking
-// (shared with the user's shell), and a killed UML restores nothing.
+// them back when destroyed: a program may make the terminal raw and its descriptors
+// non-blocking (shared with the user's shell), and a killed program restores nothing.
 class TerminalGuard {
  public:
   TerminalGuard();
@@ -27,4 +27,4 @@ class TerminalGuard {
   std::array<Saved, 3> saved_;
 };
 
-}  // namespace uml
+}  // namespace uml::process

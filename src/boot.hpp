@@ -1,0 +1,116 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cmdline.hpp"
+#include "options.hpp"
+#include "preflight.hpp"
+#include "process/affinity.hpp"
+#include "process/guardian.hpp"
+#include "process/landlock.hpp"
+#include "process/supervise.hpp"
+
+namespace uml {
+
+// --mem in bytes; throws Error for a malformed size.
+std::uint64_t mem_bytes(const std::string& mem);
+
+// The files of one boot: work dir, umid, uml_dir, COW files. Removes what it made when
+// done.
+class Workspace {
+ public:
+  // Checks the images first (a bad path must not leave directories behind), then makes
+  // the work dir (--work-dir, else a fresh one in /tmp) and the uml_dir. Throws Error.
+  Workspace(const BootOptions& options, const std::optional<std::filesystem::path>& persist);
+  ~Workspace() { clean(false); }
+  Workspace(const Workspace&) = delete;
+  Workspace& operator=(const Workspace&) = delete;
+
+  // Removes UML's umid directory (a SIGKILLed UML leaves it) and the temporary COW
+  // files; an automatic work dir goes too unless keep_dir (it holds a log worth keeping).
+  void clean(bool keep_dir);
+
+  // What clean(keep_dir) removes, in its order. With keep_dir false, the guardian's
+  // list: it removes them should the helper be killed before it can.
+  std::vector<process::Leftover> leftovers(bool keep_dir = false) const;
+
+  const std::filesystem::path& dir() const { return dir_; }
+  const std::string& umid() const { return umid_; }
+  const std::filesystem::path& uml_dir() const { return uml_dir_; }
+  bool uml_dir_fallback() const { return uml_dir_fallback_; }
+  const std::vector<Disk>& disks() const { return disks_; }
+  bool owns_dir() const { return owns_dir_; }
+
+ private:
+  std::filesystem::path dir_;
+  bool owns_dir_ = false;
+  std::string umid_;
+  std::filesystem::path uml_dir_;
+  bool uml_dir_fallback_ = false;
+  std::vector<Disk> disks_;
+  std::vector<std::filesystem::path> temporary_cows_;
+  bool keep_cow_ = false;
+  bool cleaned_ = false;
+};
+
+// One boot of UML by `run`, `test` or `debug`, from the host checks to the cleanup: it
+// owns the workspace, UML's Landlock confinement (with a private directory for the
+// guest RAM file) and the CPU UML runs on, and says what to launch. Destroyed, it
+// removes what the boot made (clean(false) unless clean() came first) and frees the CPU.
+class Boot {
+ public:
+  // Checks --mem and the images, makes the workspace. Throws Error.
+  explicit Boot(const BootOptions& options,
+                const std::optional<std::filesystem::path>& persist = std::nullopt);
+  ~Boot();
+  Boot(const Boot&) = delete;
+  Boot& operator=(const Boot&) = delete;
+
+  // The host checks (preflight.hpp), with the findings printed: false when UML cannot
+  // run here (the command then exits 125). Throws Error when the kernel lacks what was
+  // asked for (--time-travel): the caller's error, which must not pass for a skip.
+  bool check_host();
+
+  // What goes on UML's command line; the caller adds the mode's command. Throws Error
+  // for a --hostfs that is not a directory or an unreadable --modules-from file.
+  BootSpec spec(Mode mode) const;
+
+  // How to launch the kernel with `args`: confined with Landlock to what the boot needs
+  // (unless --no-confine; where Landlock is unavailable, with a warning), TMPDIR a
+  // private directory for the guest RAM file in the RAM dir the host checks chose,
+  // pinned to a CPU no other guest uses (unless --no-pin), with the guardian's list of
+  // leftovers. The caller sets interactive, allow_debugger and forward_input. Once,
+  // after check_host().
+  process::LaunchSpec launch(const BootSpec& spec, const std::vector<std::string>& args);
+
+  // The CPU launch() claimed, held until the Boot is destroyed; std::nullopt: any.
+  std::optional<int> cpu() const { return cpu_.cpu(); }
+  const Workspace& workspace() const { return ws_; }
+  // Where the host checks put the guest RAM file.
+  const std::optional<std::filesystem::path>& ram_dir() const { return report_.ram_dir; }
+
+  // Removes the workspace's files now; an automatic work dir stays with keep_dir.
+  void clean(bool keep_dir) { ws_.clean(keep_dir); }
+
+ private:
+  BootOptions options_;
+  Workspace ws_;
+  PreflightReport report_;
+  std::optional<process::LandlockRuleset> ruleset_;
+  std::filesystem::path own_tmpdir_;  // the guest RAM's private directory, when confined
+  process::CpuClaim cpu_;
+};
+
+// Starts UML as `launch` says and supervises it (process::Supervisor). A UML that
+// cannot be started is the host's problem, as the host checks' findings are: Error
+// with ExitCode::Skipped.
+process::Supervisor start_uml(const process::LaunchSpec& launch,
+                              std::chrono::milliseconds timeout = {},
+                              std::chrono::milliseconds grace = std::chrono::seconds(5));
+
+}  // namespace uml
