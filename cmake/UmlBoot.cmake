@@ -254,7 +254,10 @@ function(_uml_write_test_boot name)
     # One argument is a shell command line; several are a command and its arguments.
     list(LENGTH COMMAND count)
     if(count EQUAL 1)
-      _uml_boot_line(text command "${COMMAND}")
+      # list(GET), not "${COMMAND}": the latter keeps the "\;" cmake_parse_arguments
+      # puts in a command line such as "echo a; sleep 1".
+      list(GET COMMAND 0 command_line)
+      _uml_boot_line(text command "${command_line}")
     else()
       foreach(arg IN LISTS COMMAND)
         _uml_boot_line(text argv "${arg}")

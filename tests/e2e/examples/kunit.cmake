@@ -64,17 +64,18 @@ foreach(case IN LISTS cases)
 endforeach()
 
 # Where UML cannot run (helper exit 125) the build only warns, and CTest gets
-# one test that reports why; the next build lists the cases again. Played
-# with the discovery script's own settings and a fake helper run.
-file(GLOB_RECURSE settings "${BUILD_DIR}/*/ringbuf_test_kunit_tests.settings.cmake"
-     "${BUILD_DIR}/_uml/kunit/ringbuf_test_kunit_tests.settings.cmake")
-list(REMOVE_DUPLICATES settings)
-expect("the discovery's settings file exists (${settings})" settings AND EXISTS "${settings}")
-file(READ "${settings}" text)
-string(APPEND text "set(UML_DISCOVERY_COMMAND sh -c \"echo ptrace: not permitted && exit 125\")\n")
-file(WRITE "${WORK_DIR}/unavailable.settings.cmake" "${text}")
-find_file(script kunit_discover.cmake PATHS "${PACKAGE_DIR}/helpers" NO_DEFAULT_PATH REQUIRED)
-run(out "${CMAKE_COMMAND}" "-DUML_SETTINGS=${WORK_DIR}/unavailable.settings.cmake" -P "${script}")
+# one test that reports why; the next build lists the cases again. Played with
+# the generated discovery step, its helper swapped for one that exits 125.
+file(GLOB_RECURSE step_script "${BUILD_DIR}/*/ringbuf_test_kunit_tests.kunit-discover.cmake")
+expect("the discovery step script exists (${step_script})" step_script AND EXISTS "${step_script}")
+file(READ "${step_script}" text)
+set(fake_helper "${WORK_DIR}/uml-helper-unavailable")
+file(WRITE "${fake_helper}" "#!/bin/sh\necho 'ptrace: not permitted'\nexit 125\n")
+file(CHMOD "${fake_helper}" PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE)
+string(REGEX REPLACE "HELPER \\[=*\\[[^]]*\\]=*\\]" "HELPER [[${fake_helper}]]" unavailable "${text}")
+expect("the fake helper replaced the real one" unavailable MATCHES "uml-helper-unavailable")
+file(WRITE "${WORK_DIR}/unavailable.kunit-discover.cmake" "${unavailable}")
+run(out "${CMAKE_COMMAND}" -P "${WORK_DIR}/unavailable.kunit-discover.cmake")
 expect("exit 125 is a warning, not a failure" out MATCHES "UML cannot run on this[ \n]+host")
 run_in(listing ctest --test-dir "${BUILD_DIR}" -N)
 expect(
