@@ -1,0 +1,1 @@
+# Tests the rows of rows_guest.py run: a guest that tries to forge its result.
