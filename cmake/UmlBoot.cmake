@@ -27,11 +27,82 @@ macro(_uml_boot_store kind scope name)
   endif()
 endmacro()
 
-# A line of a description: key=value with backslashes and newlines escaped.
+# A line of a description: key=value with backslashes, newlines and carriage returns
+# escaped (src/boot_file.hpp).
 function(_uml_boot_line out key value)
   string(REPLACE "\\" "\\\\" value "${value}")
   string(REPLACE "\n" "\\n" value "${value}")
+  string(REPLACE "\r" "\\r" value "${value}")
   set(${out} "${${out}}${key}=${value}\n" PARENT_SCOPE)
+endfunction()
+
+# A COMMAND or ENV word as a list element that survives CMake's list handling: a list
+# splits "a;b", merges "[", "x", "]" into one element and eats a trailing backslash
+# with the ";" after it. So uml_add_test() and uml_add_run() store each word as written
+# (from ARGV<n>, not cmake_parse_arguments' list) with "%", ";", "\", "[" and "]"
+# percent-encoded, and an empty word as "%"; _uml_decode_word() undoes it.
+function(_uml_encode_word out word)
+  if(word STREQUAL "")
+    set(${out} "%" PARENT_SCOPE)
+    return()
+  endif()
+  string(REPLACE "%" "%25" word "${word}")
+  string(REPLACE ";" "%3B" word "${word}")
+  string(REPLACE "\\" "%5C" word "${word}")
+  string(REPLACE "[" "%5B" word "${word}")
+  string(REPLACE "]" "%5D" word "${word}")
+  set(${out} "${word}" PARENT_SCOPE)
+endfunction()
+
+# The word a list element of UML_BOOT_COMMAND or UML_BOOT_ENV stands for; an element
+# set by hand without escapes is itself.
+function(_uml_decode_word out word)
+  if(word STREQUAL "%")
+    set(${out} "" PARENT_SCOPE)
+    return()
+  endif()
+  string(REPLACE "%3B" ";" word "${word}")
+  string(REPLACE "%5C" "\\" word "${word}")
+  string(REPLACE "%5B" "[" word "${word}")
+  string(REPLACE "%5D" "]" word "${word}")
+  string(REPLACE "%25" "%" word "${word}") # last: "%253B" is "%3B"
+  set(${out} "${word}" PARENT_SCOPE)
+endfunction()
+
+# In a function with keywords <keywords_var> (a list variable), sets encoded_<KW> to the
+# words of each keyword KW of <encoded> as _uml_encode_word() gives them, from the
+# function's ARGV<n> (<argc> is the function's ARGC). A macro, so it reads the caller's
+# ARGV<n>.
+macro(_uml_encode_keyword_words argc keywords_var)
+  set(_uml_current "")
+  foreach(_uml_kw IN ITEMS ${ARGN})
+    set(encoded_${_uml_kw} "")
+  endforeach()
+  if(${argc} GREATER 0)
+    math(EXPR _uml_last "${argc} - 1")
+    foreach(_uml_i RANGE 0 ${_uml_last})
+      set(_uml_word "${ARGV${_uml_i}}")
+      if(_uml_word IN_LIST ${keywords_var})
+        set(_uml_current "${_uml_word}")
+      elseif(_uml_current IN_LIST ARGN)
+        _uml_encode_word(_uml_word "${_uml_word}")
+        list(APPEND encoded_${_uml_current} "${_uml_word}")
+      endif()
+    endforeach()
+  endif()
+endmacro()
+
+# A path a boot puts on UML's command line (the work dir with the COW files and uml_dir,
+# the image, the hostfs root): UML's kernel command line splits at spaces and
+# ubd0=<cow>,<image> at commas, so such a path would make every boot fail at run time.
+function(_uml_check_boot_path context what path)
+  if(path MATCHES "[ \t\n,\"]")
+    message(
+      FATAL_ERROR
+        "${context}: ${what} '${path}' contains a space, comma or quote, which UML's "
+        "command line cannot carry (it splits at spaces; ubd0=<cow>,<image> at commas): every "
+        "boot would fail. Use a path without them (e.g. configure in a build directory " "such as /tmp/build).")
+  endif()
 endfunction()
 
 # The lines every boot shares, checked: kernel, image, modules, memory, hostfs,
@@ -65,6 +136,8 @@ function(
   if(image_kernel AND NOT image_kernel STREQUAL KERNEL)
     message(FATAL_ERROR "${context}: ROOTFS '${ROOTFS}' holds modules for kernel '${image_kernel}', not '${KERNEL}'.")
   endif()
+  _uml_check_boot_path("${context}" "the build directory" "${CMAKE_CURRENT_BINARY_DIR}")
+  _uml_check_boot_path("${context}" "the image of ROOTFS '${ROOTFS}'" "${image}")
   set(text "")
   _uml_boot_line(text kernel "${kernel_image}")
   _uml_boot_line(text rootfs "${image}")
@@ -117,12 +190,14 @@ function(
   endif()
   if(NOT HOSTFS STREQUAL "")
     get_filename_component(hostfs "${HOSTFS}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+    _uml_check_boot_path("${context}" "HOSTFS" "${hostfs}")
     _uml_boot_line(text hostfs "${hostfs}")
   endif()
   foreach(arg IN LISTS ARGS)
     _uml_boot_line(text append "${arg}")
   endforeach()
   foreach(pair IN LISTS ENV)
+    _uml_decode_word(pair "${pair}")
     if(NOT pair MATCHES "^[A-Za-z_][A-Za-z0-9_]*=")
       message(FATAL_ERROR "${context}: ENV entry '${pair}' must be KEY=VALUE.")
     endif()
@@ -254,12 +329,14 @@ function(_uml_write_test_boot name)
     # One argument is a shell command line; several are a command and its arguments.
     list(LENGTH COMMAND count)
     if(count EQUAL 1)
-      # list(GET), not "${COMMAND}": the latter keeps the "\;" cmake_parse_arguments
-      # puts in a command line such as "echo a; sleep 1".
+      # list(GET), not "${COMMAND}": the latter keeps the "\;" of a command line such as
+      # "echo a; sleep 1" set by hand.
       list(GET COMMAND 0 command_line)
+      _uml_decode_word(command_line "${command_line}")
       _uml_boot_line(text command "${command_line}")
     else()
       foreach(arg IN LISTS COMMAND)
+        _uml_decode_word(arg "${arg}")
         _uml_boot_line(text argv "${arg}")
       endforeach()
     endif()

@@ -48,12 +48,21 @@ fight over its objects.
 - `DEPENDS`: modules whose exported symbols this one uses (their
   `Module.symvers` is passed as `KBUILD_EXTRA_SYMBOLS`).
 
+Module names must be unique per kernel (`-` and `_` count as the same, as for
+`modprobe`): two modules giving the same `.ko` name for one kernel are a
+configure error (names a `KBUILD_DIR` makes without `MODULE_NAMES` are checked by
+`uml_modules_install()` at build time), and a module named like one of the
+kernel's own, built in (`modules.builtin`, e.g. `ext4`) or loadable
+(`modules.order`), fails its build step: `modprobe` would use the kernel's and
+never load the project's. Rename it (`MODULE_NAME`, or `obj-m`).
+
 Target properties: `UML_MODULE_FILES` (the `.ko` paths, when the names are known
 at configure time), `UML_MODULE_NAMES` (empty for a `KBUILD_DIR` without
 `MODULE_NAMES`), `UML_MODULE_ORDER` (Kbuild's `modules.order` of the build:
 every module it made), `UML_MODULE_BUILD_DIR`, `UML_MODULE_SYMVERS`,
-`UML_MODULE_KERNEL`. The modules' compile commands are merged into
-`${CMAKE_BINARY_DIR}/compile_commands.json`.
+`UML_MODULE_KERNEL`. The compile commands of the modules not
+`EXCLUDE_FROM_ALL` are merged into `${CMAKE_BINARY_DIR}/compile_commands.json`
+(merging an excluded one's would build it).
 #]=======================================================================]
 function(uml_add_module name)
   list(APPEND CMAKE_MESSAGE_CONTEXT uml_add_module)
@@ -169,6 +178,7 @@ function(uml_add_module name)
       ${arg_SOURCES})
   endif()
 
+  _uml_claim_module_names("${name}" "${arg_KERNEL}" "${ko_names}")
   set(ko_files "")
   foreach(ko IN LISTS ko_names)
     list(APPEND ko_files "${module_dir}/${ko}.ko")
@@ -233,7 +243,35 @@ function(uml_add_module name)
                UML_MODULE_SYMVERS "${module_dir}/Module.symvers"
                UML_MODULE_KERNEL "${arg_KERNEL}"
                UML_MODULE_STAMP "${stamp}")
-  _uml_register_compile_commands(${name} "${compdb_fragment}" "${kernel_dir}")
+  # Not an EXCLUDE_FROM_ALL module: the merge target is built by default and would
+  # build it.
+  if(NOT arg_EXCLUDE_FROM_ALL)
+    _uml_register_compile_commands(${name} "${compdb_fragment}" "${kernel_dir}")
+  endif()
+endfunction()
+
+# Two modules for one kernel giving the same .ko name would overwrite each other in an
+# image's /lib/modules and modprobe would load either: an error. modprobe treats '-'
+# and '_' alike. The same name for different kernels is fine (hello_6_1, hello_6_12).
+# Names known only after the build (KBUILD_DIR without MODULE_NAMES) are checked by
+# uml_modules_install() when it runs.
+function(_uml_claim_module_names name kernel ko_names)
+  get_property(claimed GLOBAL PROPERTY _UML_MODULE_NAMES_OF_${kernel})
+  foreach(ko IN LISTS ko_names)
+    string(REPLACE "-" "_" key "${ko}")
+    foreach(entry IN LISTS claimed)
+      string(REGEX MATCH "^([^|]*)\\|([^|]*)\\|(.*)$" _ "${entry}")
+      if(CMAKE_MATCH_1 STREQUAL key)
+        message(
+          FATAL_ERROR
+            "uml_add_module(${name}): its module '${ko}.ko' has the name of module target "
+            "'${CMAKE_MATCH_2}''s '${CMAKE_MATCH_3}.ko' (both for kernel '${kernel}'; '-' and '_' "
+            "are the same to modprobe): one would replace the other in the image. Rename one "
+            "(MODULE_NAME <other> for SOURCES, obj-m in a KBUILD_DIR's Kbuild file).")
+      endif()
+    endforeach()
+    set_property(GLOBAL APPEND PROPERTY _UML_MODULE_NAMES_OF_${kernel} "${key}|${name}|${ko}")
+  endforeach()
 endfunction()
 
 # -I and -D flags of INCLUDE_DIRECTORIES and COMPILE_DEFINITIONS (paths relative

@@ -36,7 +36,11 @@ points the init uses are made in the image too.
 - `image`: an existing ext2/3/4 image; it is copied, never modified. An image
   that is not ext2/3/4, or too full for the guest side, fails the build with the
   reason (raise `SIZE`).
-- `FILES`: host files or directories copied to absolute guest paths.
+- `FILES`: host files or directories copied to absolute guest paths; a guest
+  path whose `..` goes above `/` is an error.
+- `SIZE`: at most 1 TiB (`1024G`): the image file is sparse, but `mke2fs`
+  writes metadata in proportion to the size, so a larger one would fill the
+  disk or take hours; a larger or zero `SIZE` is a configure error.
 - `PROGRAMS`: executable targets, which must be linked statically
   (`target_link_options(<t> PRIVATE -static)`), installed as `/usr/local/bin/<name>`.
 
@@ -89,6 +93,7 @@ function(uml_add_rootfs name)
     if(NOT arg_SIZE MATCHES "^[0-9]+[KMG]$")
       message(FATAL_ERROR "uml_add_rootfs(${name}): SIZE '${arg_SIZE}' must be a number with K, M or G (e.g. 256M).")
     endif()
+    _uml_check_rootfs_size("uml_add_rootfs(${name})" "${arg_SIZE}")
     set(size "${arg_SIZE}")
   endif()
 
@@ -114,6 +119,7 @@ function(uml_add_rootfs name)
     if(NOT pair MATCHES "^([^=]+)=(/.*)$")
       message(FATAL_ERROR "uml_add_rootfs(${name}): FILES entry '${pair}' must be <host-path>=</absolute/guest/path>.")
     endif()
+    _uml_check_guest_path("uml_add_rootfs(${name})" "${CMAKE_MATCH_2}")
     get_filename_component(host "${CMAKE_MATCH_1}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
     if(NOT EXISTS "${host}")
       message(FATAL_ERROR "uml_add_rootfs(${name}): FILES source ${host} does not exist.")
@@ -201,6 +207,68 @@ function(uml_add_rootfs name)
     add_dependencies(${name} ${arg_PROGRAMS})
   endif()
   set_target_properties(${name} PROPERTIES UML_ROOTFS_IMAGE "${image}" UML_ROOTFS_TYPE "${type}")
+endfunction()
+
+# The largest SIZE: the image is a sparse file, but mke2fs writes metadata in proportion
+# to the size (inode tables, bitmaps), so a huge SIZE fills the disk or runs for hours;
+# no test root needs more than 1 TiB.
+set(_UML_ROOTFS_MAX_SIZE_KIB 1073741824 CACHE INTERNAL "Largest uml_add_rootfs() SIZE, in KiB (1 TiB)")
+
+# SIZE (already <n>K|M|G) at most _UML_ROOTFS_MAX_SIZE_KIB.
+function(_uml_check_rootfs_size context size)
+  string(REGEX MATCH "^0*([0-9]*)([KMG])$" _ "${size}")
+  set(digits "${CMAKE_MATCH_1}")
+  set(unit "${CMAKE_MATCH_2}")
+  set(too_big FALSE)
+  string(LENGTH "${digits}" length)
+  if(length GREATER 12) # beyond any bound, and beyond math()'s 64 bits once scaled
+    set(too_big TRUE)
+  elseif(digits STREQUAL "")
+    set(digits 0)
+  endif()
+  if(NOT too_big)
+    set(scale 1)
+    if(unit STREQUAL "M")
+      set(scale 1024)
+    elseif(unit STREQUAL "G")
+      set(scale 1048576)
+    endif()
+    math(EXPR kib "${digits} * ${scale}")
+    if(kib GREATER _UML_ROOTFS_MAX_SIZE_KIB)
+      set(too_big TRUE)
+    endif()
+  endif()
+  if(too_big)
+    message(
+      FATAL_ERROR
+        "${context}: SIZE ${size} is larger than 1 TiB (1024G), the largest root image the package "
+        "makes: mke2fs writes metadata in proportion to the size, so such an image would fill the "
+        "disk or take hours. Use a size such as 256M or 4G.")
+  endif()
+  if(digits EQUAL 0)
+    message(FATAL_ERROR "${context}: SIZE ${size} is zero; use a size such as 256M.")
+  endif()
+endfunction()
+
+# A FILES guest path must stay inside the image: after "." and ".." are applied it must
+# not go above /. Checked again when the image is made (steps/rootfs.cmake).
+function(_uml_check_guest_path context guest)
+  string(REPLACE "/" ";" parts "${guest}")
+  set(depth 0)
+  foreach(part IN LISTS parts)
+    if(part STREQUAL "..")
+      math(EXPR depth "${depth} - 1")
+      if(depth LESS 0)
+        message(
+          FATAL_ERROR
+            "${context}: FILES guest path '${guest}' leaves the image's root (its '..' goes above "
+            "/), which would write outside the image on the host. Give an absolute guest path "
+            "inside the image, without '..', e.g. /tmp/x.")
+      endif()
+    elseif(NOT part STREQUAL "." AND NOT part STREQUAL "")
+      math(EXPR depth "${depth} + 1")
+    endif()
+  endforeach()
 endfunction()
 
 # The Debian root as a tarball, made by mmdebstrap once per set of inputs and

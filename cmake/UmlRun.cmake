@@ -53,14 +53,18 @@ uml_add_test(NAME <name> KERNEL <kernel> ROOTFS <rootfs-or-modules-install>
 ```
 Adds a CTest test that boots a throw-away copy of the image, loads `MODULES`
 with modprobe, runs `COMMAND` (one argument: a shell command line for `sh -c`;
-several: a command and its arguments) or, with `KUNIT`, collects the KTAP
-results the modules print, and passes or fails on the guest's result.
+several: a command and its arguments, each reaching the guest exactly as written:
+empty, with `;`, brackets, quotes, `$` or backslashes) or, with `KUNIT`, collects
+the KTAP results the modules print, and passes or fails on the guest's result.
 The helper's exit code says why a test failed (`src/README.md`); a host where UML
 cannot run, or a KUnit run whose every case was skipped, makes the test skipped
 (`SKIP_RETURN_CODE` 125). The console log is `<build>/_uml/tests/<name>.log`,
 named in the test's output. `TIMEOUT` (default 60 s; 0: none, and then CTest's
 default timeout does not apply either) is enforced by the helper, which leaves
-nothing running. `uml-helper debug --boot <build>/_uml/boot/<name>.boot` runs
+nothing running. The build directory (and `HOSTFS`, and the image's path) must
+not contain spaces, commas or quotes: UML's command line splits at spaces and
+its `ubd0=<cow>,<image>` at commas, so a boot could never start; that is a
+configure error. `uml-helper debug --boot <build>/_uml/boot/<name>.boot` runs
 the test's boot under gdb.
 With `UML_TESTS_BUILD_FIRST` (default ON) the tests depend on a fixture that
 runs `cmake --build`, so `ctest` alone takes an edited module to a result.
@@ -71,7 +75,11 @@ written at the end of the directory's configure from properties of the run targe
 or the test: `UML_BOOT_KERNEL`, `UML_BOOT_ROOTFS`, `UML_BOOT_MODULES`,
 `UML_BOOT_MEM`, `UML_BOOT_HOSTFS`, `UML_BOOT_ARGS`, `UML_BOOT_ENV`,
 `UML_BOOT_TIME_TRAVEL`; runs also `UML_BOOT_PERSIST`, tests `UML_BOOT_COMMAND`,
-`UML_BOOT_TIMEOUT`, `UML_BOOT_KUNIT`, `UML_BOOT_FAIL_ON_WARN`. So a setting can be
+`UML_BOOT_TIMEOUT`, `UML_BOOT_KUNIT`, `UML_BOOT_FAIL_ON_WARN`. `UML_BOOT_COMMAND` and
+`UML_BOOT_ENV` hold one list element per word with `%`, `;`, `\`, `[` and `]`
+percent-encoded (`%25`, `%3B`, `%5C`, `%5B`, `%5D`) and an empty word as `%`, since
+a CMake list cannot keep such words apart; a word set by hand without those
+characters is itself. So a setting can be
 changed after the call, e.g.
 `set_property(TARGET uml_run APPEND PROPERTY UML_BOOT_ARGS loglevel=8)` or
 `set_tests_properties(hello_loads PROPERTIES UML_BOOT_MEM 512M)`. The file is what
@@ -84,6 +92,20 @@ function(uml_add_run name)
   _uml_check_target_name(uml_add_run "${name}")
   cmake_parse_arguments(PARSE_ARGV 1 arg "TIME_TRAVEL" "KERNEL;ROOTFS;MEM;HOSTFS;PERSIST;DEBUG_TARGET;ATTACH_TARGET"
                         "MODULES;ARGS;ENV")
+  set(keywords
+      TIME_TRAVEL
+      KERNEL
+      ROOTFS
+      MEM
+      HOSTFS
+      PERSIST
+      DEBUG_TARGET
+      ATTACH_TARGET
+      MODULES
+      ARGS
+      ENV)
+  _uml_encode_keyword_words(${ARGC} keywords ENV)
+  set(arg_ENV "${encoded_ENV}")
   _uml_reject_unparsed(uml_add_run arg)
   _uml_require_boot_keywords("uml_add_run(${name})")
   _uml_debug_target_names(debug_name attach_name "${name}")
@@ -187,6 +209,27 @@ function(uml_add_test)
   list(APPEND CMAKE_MESSAGE_CONTEXT uml_add_test)
   cmake_parse_arguments(PARSE_ARGV 0 arg "KUNIT;TIME_TRAVEL;FAIL_ON_WARN" "NAME;KERNEL;ROOTFS;TIMEOUT;MEM;HOSTFS"
                         "MODULES;COMMAND;ENV;ARGS;LABELS")
+  # Each COMMAND and ENV word exactly as written, encoded for the list property.
+  set(keywords
+      KUNIT
+      TIME_TRAVEL
+      FAIL_ON_WARN
+      NAME
+      KERNEL
+      ROOTFS
+      TIMEOUT
+      MEM
+      HOSTFS
+      MODULES
+      COMMAND
+      ENV
+      ARGS
+      LABELS)
+  _uml_encode_keyword_words(${ARGC} keywords COMMAND ENV)
+  if(DEFINED arg_COMMAND)
+    set(arg_COMMAND "${encoded_COMMAND}")
+  endif()
+  set(arg_ENV "${encoded_ENV}")
   _uml_reject_unparsed(uml_add_test arg)
   if(NOT arg_NAME)
     message(FATAL_ERROR "uml_add_test: NAME is required.")

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -10,9 +11,11 @@
 
 #include "boot_file.hpp"
 #include "confine.hpp"
+#include "cow.hpp"
 #include "error.hpp"
 #include "lpj.hpp"
 #include "process/errors.hpp"
+#include "process/files.hpp"
 #include "text.hpp"
 
 namespace uml {
@@ -29,11 +32,46 @@ fs::path existing_file(const fs::path& path, std::string_view option) {
   return fs::absolute(path);
 }
 
-// The options, once --mem is known to be good: nothing is made before.
+// The options, once --mem is known to be good: nothing is made before. More than the
+// host's RAM is the caller's mistake (exit 2), not a host that cannot run UML.
 const BootOptions& checked(const BootOptions& options) {
-  mem_bytes(options.mem);
+  const auto bytes = mem_bytes(options.mem);
+  if (const auto meminfo = process::read_file("/proc/meminfo")) {
+    if (const auto problem = mem_problem(bytes, *meminfo)) {
+      throw Error(fmt::format("--mem {}: {}", options.mem, *problem));
+    }
+  }
   return options;
 }
+
+std::optional<process::Guardian> make_guardian() {
+  try {
+    return std::optional<process::Guardian>(std::in_place, std::vector<process::Leftover>{},
+                                            "uml-guardian");
+  } catch (const process::StartError& e) {
+    throw Error(e.what(), ExitCode::Skipped);
+  }
+}
+
+// A fresh directory from a mkdtemp template (mode 0700), announced to the guardian at
+// once (the moment between is a system call long). Throws Error with `code`.
+fs::path make_private_dir(const std::string& pattern, process::Guardian* guardian,
+                          std::string_view what, ExitCode code = ExitCode::Skipped) {
+  std::string path = pattern;
+  if (::mkdtemp(path.data()) == nullptr) {
+    throw Error(fmt::format("cannot create {} ({}): {}", what, pattern, std::strerror(errno)),
+                code);
+  }
+  if (guardian != nullptr) {
+    guardian->add({{path, true}});
+  }
+  return path;
+}
+
+// UML's RLIMIT_FSIZE is the largest file it writes (its guest RAM or a COW file) plus
+// this, so a guest's writes through hostfs cannot fill the host's disk or RAM with one
+// file.
+constexpr std::uint64_t file_size_margin = 64ULL << 20;
 
 }  // namespace
 
@@ -47,7 +85,8 @@ std::uint64_t mem_bytes(const std::string& mem) {
 
 // --- the workspace -----------------------------------------------------------------------
 
-Workspace::Workspace(const BootOptions& options, const std::optional<fs::path>& persist)
+Workspace::Workspace(const BootOptions& options, const std::optional<fs::path>& persist,
+                     process::Guardian* guardian)
     : keep_cow_(options.keep_cow) {
   // Images first: a bad path must not leave directories behind.
   const auto rootfs = existing_file(options.rootfs, "--rootfs");
@@ -64,20 +103,23 @@ Workspace::Workspace(const BootOptions& options, const std::optional<fs::path>& 
     }
   } else {
     // /tmp rather than $TMPDIR: short paths keep UML's socket paths in bounds.
-    std::string tmpl = "/tmp/uml-helper-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) {
-      throw Error(fmt::format("cannot create a work directory in /tmp: {}", std::strerror(errno)));
-    }
-    dir_ = tmpl;
+    dir_ = make_private_dir("/tmp/uml-helper-XXXXXX", guardian, "a work directory in /tmp",
+                            ExitCode::Error);
     owns_dir_ = true;
   }
   umid_ = fmt::format("uh{}-{}", ::getpid(), random_hex(4));
   const auto choice = choose_uml_dir(dir_, umid_.size());
-  uml_dir_ = choice.dir;
   uml_dir_fallback_ = choice.fallback;
-  std::error_code ec;
-  fs::create_directories(uml_dir_, ec);
   if (choice.fallback) {
+    // A fresh private directory: a shared, predictable one could be another user's.
+    uml_dir_ = make_private_dir(choice.dir.string(), guardian, "a directory for UML's sockets");
+  } else {
+    uml_dir_ = choice.dir;
+    std::error_code ec;
+    if (fs::create_directory(uml_dir_, ec) && guardian != nullptr) {
+      guardian->add({{uml_dir_ / umid_, true}, {uml_dir_, false}});
+    }
+    // Private whatever the umask: UML's control socket lives there.
     fs::permissions(uml_dir_, fs::perms::owner_all, ec);
   }
 
@@ -105,9 +147,9 @@ void Workspace::clean(bool keep_dir) {
 
 std::vector<process::Leftover> Workspace::leftovers(bool keep_dir) const {
   std::vector<process::Leftover> paths{{uml_dir_ / umid_, true}};
-  if (!uml_dir_fallback_) {
-    paths.push_back({uml_dir_, false});  // only when empty
-  }
+  // The fallback is this boot's own directory; <work>/u is shared by the boots of a
+  // work dir: only when empty.
+  paths.push_back({uml_dir_, uml_dir_fallback_});
   if (!keep_cow_) {
     for (const auto& cow : temporary_cows_) {
       paths.push_back({cow, true});
@@ -122,7 +164,7 @@ std::vector<process::Leftover> Workspace::leftovers(bool keep_dir) const {
 // --- the boot ----------------------------------------------------------------------------
 
 Boot::Boot(const BootOptions& options, const std::optional<fs::path>& persist)
-    : options_(checked(options)), ws_(options, persist) {}
+    : options_(checked(options)), guardian_(make_guardian()), ws_(options, persist, &*guardian_) {}
 
 Boot::~Boot() {
   if (!own_tmpdir_.empty()) {
@@ -139,12 +181,30 @@ bool Boot::check_host() {
   input.uml_dir_fallback = ws_.uml_dir_fallback();
   input.time_travel = options_.time_travel;
   input.getenv = [](const char* name) { return std::getenv(name); };
+  // The helper makes the COW files sparse; the guest's writes fill them up to the size
+  // of their images.
+  for (const auto& disk : ws_.disks()) {
+    std::error_code ec;
+    if (fs::exists(disk.cow, ec)) {
+      continue;
+    }
+    const auto dir = disk.cow.parent_path();
+    const auto bytes = cow_file_size(fs::file_size(disk.base, ec));
+    const auto same = std::find_if(input.cow_dirs.begin(), input.cow_dirs.end(),
+                                   [&](const auto& entry) { return entry.first == dir; });
+    if (same != input.cow_dirs.end()) {
+      same->second += bytes;
+    } else {
+      input.cow_dirs.emplace_back(dir, bytes);
+    }
+  }
   report_ = preflight(input);
 
-  // A kernel that lacks what was asked for is the caller's error (exit 2), not the
-  // host's: it must not pass for a skip.
+  // A kernel that lacks what was asked for, or is none, is the caller's error (exit 2),
+  // not the host's: it must not pass for a skip.
   for (const auto& finding : report_.findings) {
-    if (finding.severity == Severity::Fatal && finding.topic == "time-travel") {
+    if (finding.severity == Severity::Fatal &&
+        (finding.topic == "time-travel" || finding.caller_error)) {
       throw Error(finding.message);
     }
   }
@@ -177,6 +237,8 @@ BootSpec Boot::spec(Mode mode) const {
     }
     spec.hostfs = fs::absolute(*options_.hostfs);
   }
+  // --no-confine is for a guest that mounts host paths of its own choosing.
+  spec.close_hostfs = !options_.no_confine;
   spec.append = options_.append;
   spec.env = options_.env;
   spec.modules = options_.modules;
@@ -200,9 +262,26 @@ process::LaunchSpec Boot::launch(const BootSpec& spec, const std::vector<std::st
   launch.exe = options_.kernel;
   launch.args = args;
   launch.tmpdir = report_.ram_dir;
+  launch.guardian = &*guardian_;
+  // The helper makes the COW files, so that UML only opens them: Landlock then grants
+  // exactly these files and no directory a create right (hostfs could fill it).
+  std::uint64_t largest = mem_bytes(options_.mem);
+  guardian_->add(ws_.leftovers());  // a temporary COW is removed from its first byte on
+  for (const auto& disk : ws_.disks()) {
+    create_cow_file(disk.cow, disk.base);
+    std::error_code ec;
+    largest = std::max<std::uint64_t>(largest, fs::file_size(disk.cow, ec));
+  }
+  launch.max_file_size = largest + file_size_margin;
+  // UML adds the gap between its end and the randomized start of its heap to the guest
+  // RAM ("exec-shield gap", measured up to ~700 MB here; at most 1 GiB on x86-64): the
+  // guest would have that much more host RAM than --mem. Without randomization it is 0.
+  launch.fixed_layout = true;
+  launch.randomized_file_slack = 1ULL << 30;
+  launch.max_processes = max_uml_processes;
   // Confined with Landlock to what the boot needs, so hostfs (which runs in UML with the
   // user's rights) cannot reach other host paths. The guest RAM file goes to a private
-  // directory inside the chosen RAM directory, which alone is writable there.
+  // directory inside the chosen RAM directory.
   if (!options_.no_confine) {
     const auto support = process::landlock_support();
     if (support.problem) {
@@ -215,21 +294,16 @@ process::LaunchSpec Boot::launch(const BootSpec& spec, const std::vector<std::st
       ConfineInput input;
       input.kernel = fs::absolute(options_.kernel);
       input.hostfs = spec.hostfs;
-      input.write_dirs = {ws_.dir(), ws_.uml_dir()};
+      input.uml_dir = ws_.uml_dir();
       for (const auto& disk : ws_.disks()) {
         input.images.push_back(disk.base);
-        input.write_dirs.push_back(disk.cow.parent_path());  // UML creates the COW file
+        input.cows.push_back(disk.cow);
       }
       if (report_.ram_dir) {
-        std::string tmpl = (*report_.ram_dir / "uml-helper-XXXXXX").string();
-        if (::mkdtemp(tmpl.data()) == nullptr) {
-          throw Error(fmt::format("cannot create a directory for the guest RAM in {}: {}",
-                                  report_.ram_dir->string(), std::strerror(errno)),
-                      ExitCode::Skipped);
-        }
-        own_tmpdir_ = tmpl;
+        own_tmpdir_ = make_private_dir((*report_.ram_dir / "uml-helper-XXXXXX").string(),
+                                       &*guardian_, "a directory for the guest RAM");
         launch.tmpdir = own_tmpdir_;
-        input.write_dirs.push_back(own_tmpdir_);
+        input.ram_dir = own_tmpdir_;
       }
       ruleset_.emplace(confine(confine_rules(input)));
       launch.ruleset_fd = ruleset_->fd();
@@ -248,6 +322,16 @@ process::LaunchSpec Boot::launch(const BootSpec& spec, const std::vector<std::st
   }
   launch.cpu = cpu_.cpu().value_or(-1);
   return launch;
+}
+
+std::optional<std::string> process_cap_message(const process::RunFacts& facts) {
+  if (!facts.too_many_processes) {
+    return std::nullopt;
+  }
+  return fmt::format(
+      "the guest made more than {} host processes (UML runs each guest process as one; a "
+      "fork bomb?), so UML was stopped",
+      max_uml_processes);
 }
 
 process::Supervisor start_uml(const process::LaunchSpec& launch, std::chrono::milliseconds timeout,

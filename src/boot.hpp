@@ -25,8 +25,11 @@ std::uint64_t mem_bytes(const std::string& mem);
 class Workspace {
  public:
   // Checks the images first (a bad path must not leave directories behind), then makes
-  // the work dir (--work-dir, else a fresh one in /tmp) and the uml_dir. Throws Error.
-  Workspace(const BootOptions& options, const std::optional<std::filesystem::path>& persist);
+  // the work dir (--work-dir, else a fresh one in /tmp) and the uml_dir (a private one
+  // in /tmp when the work dir's path is too long), each announced to `guardian` as soon
+  // as it exists. Throws Error.
+  Workspace(const BootOptions& options, const std::optional<std::filesystem::path>& persist,
+            process::Guardian* guardian = nullptr);
   ~Workspace() { clean(false); }
   Workspace(const Workspace&) = delete;
   Workspace& operator=(const Workspace&) = delete;
@@ -45,6 +48,8 @@ class Workspace {
   bool uml_dir_fallback() const { return uml_dir_fallback_; }
   const std::vector<Disk>& disks() const { return disks_; }
   bool owns_dir() const { return owns_dir_; }
+  // The COW files the helper makes for this boot (all but an existing --persist file).
+  const std::vector<std::filesystem::path>& temporary_cows() const { return temporary_cows_; }
 
  private:
   std::filesystem::path dir_;
@@ -88,6 +93,10 @@ class Boot {
   // after check_host().
   process::LaunchSpec launch(const BootSpec& spec, const std::vector<std::string>& args);
 
+  // The guardian that removes what the boot made should the helper be SIGKILLed: made
+  // before anything else, so even the first directory is never left behind.
+  process::Guardian& guardian() { return *guardian_; }
+
   // The CPU launch() claimed, held until the Boot is destroyed; std::nullopt: any.
   std::optional<int> cpu() const { return cpu_.cpu(); }
   const Workspace& workspace() const { return ws_; }
@@ -99,12 +108,23 @@ class Boot {
 
  private:
   BootOptions options_;
+  std::optional<process::Guardian> guardian_;  // before the workspace: see guardian()
   Workspace ws_;
   PreflightReport report_;
   std::optional<process::LandlockRuleset> ruleset_;
   std::filesystem::path own_tmpdir_;  // the guest RAM's private directory, when confined
   process::CpuClaim cpu_;
 };
+
+// The host processes a boot may have at most (see LaunchSpec::max_processes). Measured
+// here: a boot has 4 (UML and its helpers) plus one per guest process; a guest fork bomb
+// with mem=128M reached ~750 before the guest itself ran out of memory, and more with a
+// larger --mem.
+inline constexpr std::size_t max_uml_processes = 500;
+
+// When the supervisor stopped UML for a fork bomb: what to say (the run then fails
+// with exit 1, as a guest command that failed).
+std::optional<std::string> process_cap_message(const process::RunFacts& facts);
 
 // Starts UML as `launch` says and supervises it (process::Supervisor). A UML that
 // cannot be started is the host's problem, as the host checks' findings are: Error

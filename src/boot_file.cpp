@@ -32,6 +32,8 @@ std::optional<std::string> unescape(std::string_view value) {
     const char next = value[++i];
     if (next == 'n') {
       out += '\n';
+    } else if (next == 'r') {
+      out += '\r';  // a line's own trailing \r is dropped (split_lines), an escaped one kept
     } else if (next == '\\') {
       out += '\\';
     } else {
@@ -78,7 +80,7 @@ std::vector<BootEntry> parse_boot_file(std::string_view text, std::string_view f
     auto value = unescape(raw.substr(raw.find('=') + 1));
     if (!value) {
       throw Error(
-          fmt::format("{}:{}: bad escape in the value of {} (only \\n and \\\\ are allowed)",
+          fmt::format("{}:{}: bad escape in the value of {} (only \\n, \\r and \\\\ are allowed)",
                       file_name, number, std::string(key)));
     }
     entries.push_back({std::string(key), std::move(*value), number});
@@ -97,10 +99,12 @@ std::vector<std::string> expand_boot_files(const std::vector<std::string>& args,
   std::vector<std::string> files;
   std::vector<std::string> given;  // option names the command line has
   bool own_command = false;
+  // Only test's words after `--` are its command; debug's and attach's are gdb's.
+  const bool dash_is_command = subcommand == "test";
   for (std::size_t i = 1; i < args.size(); ++i) {
     const auto& arg = args[i];
     if (arg == "--") {
-      own_command = true;
+      own_command = own_command || dash_is_command;
       rest.insert(rest.end(), args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
       break;
     }
@@ -169,8 +173,13 @@ std::vector<std::string> expand_boot_files(const std::vector<std::string>& args,
       }
     }
   }
+  const bool add_argv = !argv.empty() && !own_command && options.kind(subcommand, "command");
+  if (add_argv && !dash_is_command) {
+    // debug: the test's command, quoted for sh -c as test quotes it.
+    expanded.push_back("--command=" + shell_join(argv));
+  }
   expanded.insert(expanded.end(), rest.begin(), rest.end());
-  if (!argv.empty() && !own_command && options.kind(subcommand, "command")) {
+  if (add_argv && dash_is_command) {
     expanded.push_back("--");
     expanded.insert(expanded.end(), argv.begin(), argv.end());
   }

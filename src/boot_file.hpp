@@ -19,9 +19,11 @@ namespace uml {
 //   time-travel=1
 //
 // A key is a long option of the subcommands without its dashes; the value runs to the
-// end of the line, with "\n" for a newline and "\\" for a backslash. A list option
-// takes one line per value; a flag takes 1/0 (true/false, on/off, yes/no). `argv`
-// lines are a test's command and its arguments (what follows `--`).
+// end of the line, exactly as written (spaces, ';', brackets, an empty value), with
+// "\n" for a newline, "\r" for a carriage return and "\\" for a backslash. A list
+// option takes one line per value; a flag takes 1/0 (true/false, on/off, yes/no).
+// `argv` lines are a test's command and its arguments (what follows `--`), one word
+// each, passed on after `--` untouched by the option parser.
 struct BootEntry {
   std::string key;
   std::string value;
@@ -45,7 +47,8 @@ struct OptionLookup {
 // by the options the file holds, before the command line's own: a single-value option
 // given on the command line replaces the file's, lists add up. Options the subcommand
 // does not have are left out, so one description serves run, test and debug alike. A
-// command given on the command line (`--command` or `--`) replaces the description's. Throws Error
+// command given on the command line (`--command`, or `--` for test) replaces the
+// description's; debug gets the `argv` words as `--command` (its `--` is gdb's). Throws Error
 // for an unreadable or malformed file, or a key no subcommand knows.
 std::vector<std::string> expand_boot_files(const std::vector<std::string>& args,
                                            const OptionLookup& options);

@@ -1,10 +1,16 @@
 #include "cli.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <utility>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "boot_file.hpp"
 #include "commands.hpp"
+#include "error.hpp"
 #include "exit_code.hpp"
 #include "text.hpp"
 
@@ -116,9 +122,76 @@ void add_gdb_options(CLI::App& app, std::optional<std::filesystem::path>& gdb,
   app.add_option("gdb-args", gdb_args, "gdb options after --, e.g. -batch -ex 'break f'");
 }
 
+// A duration option in [min_timeout_seconds, max] (or 0 when zero_is_none): finite, whole
+// milliseconds at least one (0.0001 would round to 0, "none"), and far from overflowing
+// std::chrono::milliseconds.
+void check_seconds(std::string_view option, double value, double max, bool zero_is_none) {
+  if (zero_is_none && value == 0) {
+    return;
+  }
+  if (!std::isfinite(value) || value < min_timeout_seconds || value > max) {
+    throw Error(fmt::format("{} {}: expected seconds from {} to {}{}", option, value,
+                            min_timeout_seconds, max, zero_is_none ? ", or 0 for none" : ""));
+  }
+}
+
+// Whether two paths name the same file (through symlinks and hard links); false when
+// either does not exist yet.
+bool same_file(const std::filesystem::path& a, const std::filesystem::path& b) {
+  std::error_code ec;
+  return std::filesystem::equivalent(a, b, ec) && !ec;
+}
+
+// Whether two paths, existing or not, name the same file.
+bool same_path(const std::filesystem::path& a, const std::filesystem::path& b) {
+  std::error_code ec;
+  const auto ca = std::filesystem::weakly_canonical(std::filesystem::absolute(a), ec);
+  const auto cb = std::filesystem::weakly_canonical(std::filesystem::absolute(b), ec);
+  return same_file(a, b) || (!ec && ca == cb);
+}
+
+// The checks CLI11 cannot make: duration ranges, and output files that would overwrite
+// an input (a --log naming the rootfs would destroy the image).
+void check_test_options(const TestOptions& test) {
+  check_seconds("--timeout", test.timeout, max_timeout_seconds, true);
+  check_seconds("--grace", test.grace, max_grace_seconds, false);
+  std::vector<std::pair<std::string, std::filesystem::path>> inputs{{"--kernel", test.kernel},
+                                                                    {"--rootfs", test.rootfs}};
+  for (const auto& disk : test.disks) {
+    inputs.emplace_back("--disk", disk);
+  }
+  for (const auto& list : test.module_lists) {
+    inputs.emplace_back("--modules-from", list);
+  }
+  std::vector<std::pair<std::string, std::filesystem::path>> outputs;
+  for (const auto& [option, path] :
+       {std::pair{std::string_view("--log"), &test.log},
+        std::pair{std::string_view("--junit"), &test.junit},
+        std::pair{std::string_view("--kunit-list"), &test.kunit_list}}) {
+    if (*path) {
+      for (const auto& [input_option, input] : inputs) {
+        if (same_file(**path, input)) {
+          throw Error(fmt::format(
+              "{} {} is the file {} {} names: it would be overwritten; "
+              "write the {} somewhere else",
+              option, (*path)->string(), input_option, input.string(), option.substr(2)));
+        }
+      }
+      for (const auto& [other_option, other] : outputs) {
+        if (same_path(**path, other)) {
+          throw Error(fmt::format("{} and {} are the same file {}: give each its own", other_option,
+                                  option, other.string()));
+        }
+      }
+      outputs.emplace_back(option, **path);
+    }
+  }
+}
+
 }  // namespace
 
-int cli_main(int argc, char** argv) {
+CommandLine parse_command_line(const std::vector<std::string>& command_line) {
+  CommandLine parsed;
   CLI::App app{
       "uml-helper: boots User-Mode Linux kernels for development and tests: UML in a "
       "session of its own, console captured and classified, nothing left behind."};
@@ -127,7 +200,7 @@ int cli_main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer(exit_code_table());
 
-  RunOptions run;
+  auto& run = parsed.run;
   auto* run_cmd = app.add_subcommand(
       "run",
       "Boot interactively: the guest's shell on this terminal; exit status = the guest's. "
@@ -142,7 +215,7 @@ int cli_main(int argc, char** argv) {
   add_confine_flag(*run_cmd, run);
   run_cmd->footer(std::string(protocol_help) + "\n" + exit_code_table());
 
-  TestOptions test;
+  auto& test = parsed.test;
   std::vector<std::string> argv_command;
   auto* test_cmd = app.add_subcommand(
       "test", "Boot, run a command in the guest, classify the result (see exit status)");
@@ -156,12 +229,18 @@ int cli_main(int argc, char** argv) {
   test_cmd->add_option("--log", test.log, "Console log file (default: <work-dir>/console.log)")
       ->type_name("FILE");
   test_cmd->add_option("--junit", test.junit, "Write a JUnit XML report here")->type_name("FILE");
-  test_cmd->add_option("--timeout", test.timeout, "Stop UML after SECONDS (0: no timeout)")
-      ->check(CLI::NonNegativeNumber)
+  // Ranges checked after parsing (check_test_options): CLI11's number checks let nan through.
+  test_cmd
+      ->add_option("--timeout", test.timeout,
+                   fmt::format("Stop UML after SECONDS ({} to {}; 0: no timeout)",
+                               min_timeout_seconds, max_timeout_seconds))
+      ->type_name("SECONDS")
       ->capture_default_str();
   test_cmd
-      ->add_option("--grace", test.grace, "Seconds between SIGTERM and SIGKILL when UML is stopped")
-      ->check(CLI::PositiveNumber)
+      ->add_option("--grace", test.grace,
+                   fmt::format("Seconds between SIGTERM and SIGKILL when UML is stopped ({} to {})",
+                               min_timeout_seconds, max_grace_seconds))
+      ->type_name("SECONDS")
       ->capture_default_str();
   test_cmd->add_flag("--kunit", test.kunit,
                      "Parse KUnit's KTAP output from the console; every case must pass "
@@ -180,7 +259,7 @@ int cli_main(int argc, char** argv) {
                    "--rootfs root.img --module hello -- grep -q hello /proc/modules\n\n" +
                    exit_code_table());
 
-  DebugOptions debug;
+  auto& debug = parsed.debug;
   auto* debug_cmd = app.add_subcommand(
       "debug", "Boot under gdb (as run, or with --command as test); exit status = gdb's");
   add_boot_options(*debug_cmd, debug);
@@ -193,7 +272,7 @@ int cli_main(int argc, char** argv) {
                     "hello --module-dir build/_uml/module/hello -- -ex 'break hello_init' "
                     "-ex run\n");
 
-  AttachOptions attach;
+  auto& attach = parsed.attach;
   auto* attach_cmd = app.add_subcommand(
       "attach",
       "Attach gdb to the UML that 'uml-helper run --work-dir DIR' is running; exit status = "
@@ -212,7 +291,7 @@ int cli_main(int argc, char** argv) {
                      "\nThe guest stops while gdb is attached; 'detach' or quitting gdb leaves "
                      "it running.\n");
 
-  DoctorOptions doctor;
+  auto& doctor = parsed.doctor;
   auto* doctor_cmd = app.add_subcommand(
       "doctor", "Check that UML can run here: kernel, guest RAM directory, ptrace, socket paths");
   doctor_cmd->add_option("--kernel", doctor.kernel, "The UML kernel executable to check");
@@ -223,7 +302,6 @@ int cli_main(int argc, char** argv) {
                        "Also check CONFIG_UML_TIME_TRAVEL_SUPPORT");
 
   // --boot FILE: the description's options go in front of the command line's.
-  std::vector<std::string> args(argv + 1, argv + argc);
   const auto subcommands = app.get_subcommands([](CLI::App*) { return true; });
   OptionLookup lookup;
   lookup.kind = [&](std::string_view subcommand,
@@ -250,35 +328,81 @@ int cli_main(int argc, char** argv) {
     }
     return false;
   };
-  args = expand_boot_files(args, lookup);
-  std::vector<char*> parse_argv{argv[0]};
+  auto args = expand_boot_files(command_line, lookup);
+
+  // The words after `--` bypass CLI11, which would turn "[:space:]" into ":space:" and
+  // split "[a,b]" at the comma: a guest command (test) or gdb (debug, attach) gets
+  // exactly what was written. `run` has no such words: CLI11 rejects them.
+  std::optional<std::vector<std::string>> after_dash;
+  if (!args.empty() &&
+      (args.front() == "test" || args.front() == "debug" || args.front() == "attach")) {
+    if (const auto dash = std::find(args.begin(), args.end(), "--"); dash != args.end()) {
+      after_dash.emplace(dash + 1, args.end());
+      args.erase(dash, args.end());
+    }
+  }
+  std::vector<char*> parse_argv{const_cast<char*>("uml-helper")};
   for (auto& arg : args) {
     parse_argv.push_back(arg.data());
   }
 
   try {
     app.parse(static_cast<int>(parse_argv.size()), parse_argv.data());
+    if (after_dash && !after_dash->empty() && *test_cmd &&
+        (command_opt->count() > 0 || !argv_command.empty())) {
+      throw CLI::ExcludesError("--command", "argv");
+    }
   } catch (const CLI::ParseError& e) {
     const int status = app.exit(e);
-    return status == 0 ? 0 : to_int(ExitCode::Error);
+    parsed.exit_status = status == 0 ? 0 : to_int(ExitCode::Error);
+    return parsed;
   }
 
+  using Command = CommandLine::Command;
   if (*run_cmd) {
-    return run_interactive(run);
-  }
-  if (*debug_cmd) {
-    return run_debug(debug);
-  }
-  if (*attach_cmd) {
-    return run_attach(attach);
-  }
-  if (*test_cmd) {
+    parsed.command = Command::Run;
+  } else if (*debug_cmd) {
+    parsed.command = Command::Debug;
+    if (after_dash) {
+      debug.gdb_args = std::move(*after_dash);
+    }
+  } else if (*attach_cmd) {
+    parsed.command = Command::Attach;
+    if (after_dash) {
+      attach.gdb_args = std::move(*after_dash);
+    }
+  } else if (*test_cmd) {
+    parsed.command = Command::Test;
+    if (after_dash) {
+      argv_command = std::move(*after_dash);
+    }
     if (!argv_command.empty()) {
       test.command = shell_join(argv_command);
     }
-    return run_test(test);
+    check_test_options(test);
+  } else {
+    parsed.command = Command::Doctor;
   }
-  return run_doctor(doctor);
+  return parsed;
+}
+
+int cli_main(int argc, char** argv) {
+  const auto parsed = parse_command_line(std::vector<std::string>(argv + 1, argv + argc));
+  if (parsed.exit_status) {
+    return *parsed.exit_status;
+  }
+  switch (parsed.command) {
+    case CommandLine::Command::Run:
+      return run_interactive(parsed.run);
+    case CommandLine::Command::Test:
+      return run_test(parsed.test);
+    case CommandLine::Command::Debug:
+      return run_debug(parsed.debug);
+    case CommandLine::Command::Attach:
+      return run_attach(parsed.attach);
+    default:
+      return run_doctor(parsed.doctor);
+  }
 }
 
 }  // namespace uml

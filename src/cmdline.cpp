@@ -117,6 +117,11 @@ std::vector<std::string> kernel_arguments(const BootSpec& spec) {
                               spec.hostfs->string()));
     }
     args.push_back("hostfs=" + spec.hostfs->string());
+  } else if (spec.close_hostfs) {
+    // hostfs mounts <hostfs=>/<option>; without hostfs= that is any host path. Below
+    // /dev/null, a character device, every path (".." and absolute ones too) fails
+    // with ENOTDIR on the host: no hostfs mount can succeed at all.
+    args.push_back(std::string("hostfs=") + std::string(no_hostfs_root));
   }
   if (spec.time_travel) {
     args.push_back("time-travel");

@@ -15,6 +15,9 @@ inline constexpr std::size_t command_line_size = 4096;
 // UML appends this when no console= is given; it takes room in the same buffer.
 inline constexpr std::string_view default_console_arg = "console=tty0";
 
+// hostfs's root when no --hostfs is given: a path below which nothing resolves.
+inline constexpr std::string_view no_hostfs_root = "/dev/null";
+
 // Test: run UML_CMD, report markers. Run: a shell on the user's terminal. Script: the
 // helper's stdin is no terminal, so the guest shell runs the commands read from it.
 enum class Mode { Test, Run, Script };
@@ -31,6 +34,9 @@ struct BootSpec {
   std::vector<Disk> disks;  // disks[0] is the root filesystem (ubda)
   std::string mem = "128M";
   std::optional<std::filesystem::path> hostfs;
+  // Without hostfs: hostfs=no_hostfs_root, so that no hostfs mount succeeds; false
+  // (--no-confine) leaves hostfs's default, every host path.
+  bool close_hostfs = true;
   std::vector<std::string> append;   // extra kernel arguments, as given
   std::vector<std::string> env;      // KEY=VALUE for the guest command
   std::vector<std::string> modules;  // modprobe'd by the guest init

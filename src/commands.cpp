@@ -19,6 +19,7 @@
 #include "process/files.hpp"
 #include "process/terminal.hpp"
 #include "report.hpp"
+#include "text.hpp"
 
 namespace uml {
 
@@ -58,42 +59,60 @@ int run_test(const TestOptions& options) {
   process::SuperviseResult run;
   {
     auto uml = start_uml(launch, to_ms(options.timeout), to_ms(options.grace));
+    RebootWatch reboot(spec.nonce);
+    bool stopped = false;
+    TerminalSafeStream shown;
     while (const auto event = uml.next()) {
       console.append(event->output);
-      log.write(event->output);
+      log.console(event->output);
+      // A rebooting UML re-executes itself and boots again: end the run now.
+      if (reboot.feed(event->output) && !stopped) {
+        stopped = true;
+        ::kill(uml.pid(), SIGKILL);  // not yet reaped: still UML
+      }
       if (options.verbose) {
-        std::fwrite(event->output.data(), 1, event->output.size(), stdout);
+        const auto safe = shown.feed(event->output);
+        std::fwrite(safe.data(), 1, safe.size(), stdout);
         std::fflush(stdout);
       }
+    }
+    if (options.verbose) {
+      std::fputs(shown.finish().c_str(), stdout);
     }
     run = uml.result();
   }
 
   const auto text = console.text();
   if (!options.time_travel) {
-    remember_lpj(options.kernel, text);
+    remember_lpj(options.kernel, text, spec.nonce);
   }
   const auto findings = classify_console(text, spec.nonce);
-  std::optional<KtapReport> kunit;
+  // KTAP counts only from before the guest command started (any guest process can print).
+  std::optional<KunitEvidence> kunit;
   if (options.kunit) {
-    kunit = parse_ktap(text);
+    kunit = kunit_evidence(text, findings);
   }
   VerdictOptions verdict;
   verdict.fail_on_warn = options.fail_on_warn;
-  verdict.kunit = kunit ? &*kunit : nullptr;
+  verdict.kunit = kunit ? &kunit->report : nullptr;
+  verdict.kunit_after_command = kunit ? kunit->after_command : 0;
   auto outcome = decide(findings, run.facts, verdict);
+  if (const auto cap = process_cap_message(run.facts); cap && !run.facts.helper_signal) {
+    outcome.code = ExitCode::CommandFailed;  // the guest's doing, as a failed command
+    outcome.summary = *cap;
+  }
   add_run_details(outcome, run);
 
   log.write(fmt::format("\n# uml-helper: {} (exit {}): {}\n# uml-helper: {}\n",
                         describe(outcome.code), to_int(outcome.code), outcome.summary,
                         describe_end(run.facts)));
   if (options.junit) {
-    JunitInput junit{options.name, &outcome, kunit ? &*kunit : nullptr, text, run.seconds};
+    JunitInput junit{options.name, &outcome, kunit ? &kunit->report : nullptr, text, run.seconds};
     write_junit(*options.junit, junit);
   }
   const bool passed = outcome.code == ExitCode::Passed;
   if (options.kunit_list && passed) {
-    write_kunit_list(*options.kunit_list, parse_kunit_listing(text));
+    write_kunit_list(*options.kunit_list, parse_kunit_listing(before_command(text, findings)));
   }
   print_verdict(options, outcome, run.seconds, text, findings);
   if (!passed || options.log || !ws.owns_dir()) {
@@ -124,6 +143,7 @@ int run_interactive(const RunOptions& options) {
   }
 
   process::SuperviseResult run;
+  bool rebooted = false;
   {
     auto launch = boot.launch(spec, args);
     launch.interactive = !script;
@@ -131,16 +151,25 @@ int run_interactive(const RunOptions& options) {
     launch.forward_input = script;
     InstanceRecord record(boot.workspace().dir() / instance_file_name);
     process::TerminalGuard terminal;
+    if (const auto tty = terminal.terminal()) {
+      boot.guardian().restore_terminal(tty->first, tty->second);  // should the helper die
+    }
     auto uml = start_uml(launch);
     record.write({uml.pid(), fs::absolute(options.kernel), boot.workspace().umid()});
     // Script mode: the guest's output without the marker that says it is ready for the
     // commands, which then come from stdin. A reader that went away (EPIPE) is no reason
     // to stop the guest: failures are ignored.
     ScriptOutput output(spec.nonce);
+    RebootWatch reboot(spec.nonce, "UML-INPUT");
     while (const auto event = uml.next()) {
       process::write_all(STDOUT_FILENO, output.feed(event->output));
       if (output.ready()) {
         uml.enable_input();
+      }
+      // A rebooted guest would wait for ever for input that was already used up.
+      if (script && !rebooted && reboot.feed(event->output)) {
+        rebooted = true;
+        ::kill(uml.pid(), SIGKILL);  // not yet reaped: still UML
       }
     }
     run = uml.result();
@@ -151,6 +180,17 @@ int run_interactive(const RunOptions& options) {
     fmt::print(stderr, "uml-helper: interrupted by {}; UML was stopped\n",
                signal_name(*run.facts.helper_signal));
     return to_int(exit_code_for_signal(*run.facts.helper_signal));
+  }
+  if (const auto cap = process_cap_message(run.facts)) {
+    fmt::print(stderr, "uml-helper: {}\n", *cap);
+    return to_int(ExitCode::CommandFailed);
+  }
+  if (rebooted) {
+    fmt::print(stderr,
+               "uml-helper: the guest rebooted; a rebooting UML starts the boot again, so "
+               "uml-helper stopped it (exit {}): power off instead (poweroff, or exit)\n",
+               to_int(ExitCode::BootFailed));
+    return to_int(ExitCode::BootFailed);
   }
   if (run.facts.exit_status) {
     return *run.facts.exit_status;

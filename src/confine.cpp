@@ -33,17 +33,30 @@ std::vector<ConfineRule> confine_rules(const ConfineInput& input,
   // like and the console's terminal (ioctl), but makes nothing in /dev.
   add("/proc", rights::read);
   add("/sys", rights::read);
-  add("/dev", rights::read | rights::write_file | rights::ioctl_dev);
+  // Only what UML opens in /dev (its stdio is inherited, not opened): a hostfs route
+  // into /dev (the user's /dev/shm files, terminals) stays closed.
+  add("/dev/null", rights::read_file | rights::write_file);
+  add("/dev/random", rights::read_file);
+  add("/dev/urandom", rights::read_file);
+  // UML's pty SIGIO check opens a pty pair at boot; when it cannot, UML falls back to a
+  // polling workaround that loses a terminal's typed-ahead input (measured). hostfs
+  // gains nothing by it: a device file seen through hostfs is the guest's own device
+  // (init_special_inode), and /dev/pts cannot be listed.
+  add("/dev/ptmx", rights::read_file | rights::write_file | rights::ioctl_dev);
+  add("/dev/pts", rights::read_file | rights::write_file | rights::ioctl_dev);
   // Reboot re-executes the kernel.
   add(input.kernel, rights::read_file | rights::execute);
   // Under a COW file UML opens the base image read-only.
   for (const auto& image : input.images) {
     add(image, rights::read_file);
   }
-  // Everything beneath a directory the boot owns.
-  for (const auto& dir : input.write_dirs) {
-    add(dir, rights::all);
+  // The COW files themselves, not their directories: the helper made them.
+  for (const auto& cow : input.cows) {
+    add(cow, rights::read_file | rights::write_file | rights::truncate);
   }
+  // <umid>/ with its pid file and mconsole socket.
+  add(input.uml_dir, rights::all);
+  add(input.ram_dir, rights::read | rights::write_file | rights::truncate);
   if (input.hostfs) {
     add(*input.hostfs, rights::all);
   }

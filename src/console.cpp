@@ -136,14 +136,22 @@ ConsoleFindings classify_console(std::string_view console, std::string_view nonc
         found.booted = true;
         found.booted_line = i;
       }
-      if (!found.result) {
-        if (const auto arg = marker_argument(raw, "UML-RESULT", nonce)) {
-          int status = 0;
-          const auto word = first_word(*arg);
-          const auto [ptr, ec] = std::from_chars(word.data(), word.data() + word.size(), status);
-          if (ec == std::errc{} && ptr == word.data() + word.size()) {
-            found.result = status;
-          }
+      if (const auto arg = marker_argument(raw, "UML-BOOTED", nonce);
+          arg && found.booted_line != i && !found.reboot) {
+        found.reboot = "the guest booted a second time (UML-BOOTED again)";
+      }
+      if (!found.command_offset && marker_argument(raw, "UML-COMMAND", nonce)) {
+        found.command_offset = static_cast<std::size_t>(raw.data() - console.data());
+      }
+      // The last marker counts: init prints its own after every other guest process is
+      // dead, so nothing a guest process printed can come after it.
+      if (const auto arg = marker_argument(raw, "UML-RESULT", nonce)) {
+        ++found.result_markers;
+        int status = 0;
+        const auto word = first_word(*arg);
+        const auto [ptr, ec] = std::from_chars(word.data(), word.data() + word.size(), status);
+        if (ec == std::errc{} && ptr == word.data() + word.size()) {
+          found.result = status;
         }
       }
       if (!found.modprobe_failed) {
@@ -162,6 +170,9 @@ ConsoleFindings classify_console(std::string_view console, std::string_view nonc
     // "BUG:" mid-sentence does not fail a test.
     if (line == "reboot: Power down") {
       found.powered_off = true;
+    }
+    if (!found.reboot) {
+      found.reboot = reboot_line(raw);
     }
     if (contains(raw, "Kernel panic - not syncing")) {
       found.panics.push_back({i, std::string(line)});
@@ -190,6 +201,76 @@ ConsoleFindings classify_console(std::string_view console, std::string_view nonc
     }
   }
   return found;
+}
+
+std::string_view before_command(std::string_view console, const ConsoleFindings& findings) {
+  return findings.command_offset ? console.substr(0, *findings.command_offset) : console;
+}
+
+std::string_view after_command(std::string_view console, const ConsoleFindings& findings) {
+  return findings.command_offset ? console.substr(*findings.command_offset) : std::string_view{};
+}
+
+std::size_t init_output_start(std::string_view console, std::string_view nonce) {
+  if (nonce.empty()) {
+    return console.size();
+  }
+  // "UML-<NAME> <nonce>": the kernel's own echo of the command line has UML_NONCE=<nonce>.
+  for (auto pos = console.find(nonce); pos != std::string_view::npos;
+       pos = console.find(nonce, pos + 1)) {
+    if (pos == 0 || console[pos - 1] != ' ') {
+      continue;
+    }
+    const auto line_start = console.rfind('\n', pos);
+    const auto from = line_start == std::string_view::npos ? 0 : line_start + 1;
+    const auto name = console.substr(from, pos - 1 - from);
+    const auto at = name.rfind("UML-");
+    if (at != std::string_view::npos &&
+        name.substr(at + 4).find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ-") ==
+            std::string_view::npos) {
+      return from;
+    }
+  }
+  return console.size();
+}
+
+std::optional<std::string> reboot_line(std::string_view raw) {
+  // kernel/reboot.c's kernel_restart (reboot(2), `reboot -f`) and sysrq's 'b'.
+  const auto line = trim(strip_console_prefix(raw));
+  if (line.starts_with("reboot: Restarting system") || line == "sysrq: Resetting") {
+    return std::string(line);
+  }
+  return std::nullopt;
+}
+
+bool RebootWatch::line(std::string_view text) {
+  if (reboot_line(text)) {
+    return true;
+  }
+  // A second boot's init: the kernel's line was lost (or printed at a quieter level).
+  if (text.find(booted_) != std::string_view::npos) {
+    return ++boots_ > 1;
+  }
+  return false;
+}
+
+bool RebootWatch::feed(std::string_view chunk) {
+  if (seen_) {
+    return true;
+  }
+  partial_.append(chunk);
+  std::size_t start = 0;
+  for (auto nl = partial_.find('\n'); nl != std::string::npos; nl = partial_.find('\n', start)) {
+    if (line(std::string_view(partial_).substr(start, nl - start))) {
+      seen_ = true;
+    }
+    start = nl + 1;
+  }
+  partial_.erase(0, start);
+  if (partial_.size() > 4096) {
+    partial_.erase(0, partial_.size() - 4096);  // a line that long is no kernel line
+  }
+  return seen_;
 }
 
 }  // namespace uml

@@ -16,9 +16,18 @@ struct ConsoleEvent {
 
 // What the console of one boot says, independent of how UML ended.
 struct ConsoleFindings {
-  bool booted = false;                         // UML-BOOTED <nonce>
-  std::size_t booted_line = 0;                 // its line
-  std::optional<int> result;                   // UML-RESULT <nonce> <status>
+  bool booted = false;          // UML-BOOTED <nonce>
+  std::size_t booted_line = 0;  // its line
+  // UML-RESULT <nonce> <status>: the last one, which init prints after it killed every
+  // other guest process; only a cross-check of UML's exit status (outcome.cpp).
+  std::optional<int> result;
+  std::size_t result_markers = 0;  // how many; more than one: a guest process printed one
+  // UML-COMMAND <nonce> (the first): init starts the guest command. Output before it is
+  // the kernel's and init's own; after it, any guest process may print anything.
+  std::optional<std::size_t> command_offset;  // byte offset of its line
+  // The guest rebooted: the kernel's "reboot: Restarting system", sysrq's "Resetting",
+  // or a second UML-BOOTED (UML re-executes itself on a reboot and boots again).
+  std::optional<std::string> reboot;
   std::optional<std::string> modprobe_failed;  // UML-MODPROBE-FAILED <nonce> <module>
   std::optional<std::string> setup_failed;     // UML-SETUP-FAILED <nonce> <what>
   std::vector<ConsoleEvent> panics;            // Kernel panic - not syncing
@@ -36,6 +45,39 @@ struct ConsoleFindings {
 // Classifies console text. Only markers that carry this nonce count, so a guest command
 // that prints a marker itself cannot fake a result.
 ConsoleFindings classify_console(std::string_view console, std::string_view nonce);
+
+// The part of the console output that came before the guest command started (the
+// whole console when it never started): the kernel's boot and init's own work, where
+// KUnit's built-in suites and those of modules init loads report. Guest processes
+// print only after it, so KTAP there decides nothing.
+std::string_view before_command(std::string_view console, const ConsoleFindings& findings);
+std::string_view after_command(std::string_view console, const ConsoleFindings& findings);
+
+// Byte offset of the first line with an init marker of this nonce ("UML-<NAME> <nonce>"):
+// what comes before is the kernel's own boot; console.size() when there is none.
+std::size_t init_output_start(std::string_view console, std::string_view nonce);
+
+// Why this console line shows a reboot ("reboot: Restarting system", "sysrq: Resetting"),
+// if it does.
+std::optional<std::string> reboot_line(std::string_view line);
+
+// Watches the console as it streams for a reboot (reboot_line, or a second init marker,
+// UML-BOOTED <nonce> in `test`, UML-INPUT <nonce> in script mode), so the helper can
+// stop UML before it boots again.
+class RebootWatch {
+ public:
+  explicit RebootWatch(std::string_view nonce, std::string_view marker = "UML-BOOTED")
+      : booted_(std::string(marker) + " " + std::string(nonce)) {}
+  // True once a reboot was seen.
+  bool feed(std::string_view chunk);
+
+ private:
+  bool line(std::string_view text);
+  std::string booted_;
+  std::string partial_;
+  int boots_ = 0;
+  bool seen_ = false;
+};
 
 // The console line without printk's "[    1.234567]" / "[    T1]" prefixes.
 std::string_view strip_console_prefix(std::string_view line);

@@ -26,7 +26,7 @@ constexpr std::array rows{
         "a KUnit case failed or crashed, or no KUnit case ran (--kunit)"},
     Row{ExitCode::BootFailed, "boot failed",
         "the guest never ran the command to its end (no UML-BOOTED or UML-RESULT "
-        "marker, or a module failed to load)"},
+        "marker, a module failed to load, or the guest rebooted)"},
     Row{ExitCode::Timeout, "timeout", "--timeout expired; UML was stopped"},
     Row{ExitCode::Skipped, "skipped",
         "not run to a verdict: UML cannot run on this host (the doctor's findings are "

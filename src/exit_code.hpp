@@ -14,7 +14,7 @@ enum class ExitCode : int {
   KernelOops = 3,     // Oops/BUG, or a WARNING with --fail-on-warn
   KernelPanic = 4,
   KunitFailed = 5,  // a KUnit case failed or crashed, or no KUnit case ran
-  BootFailed = 6,   // the guest never reached or never finished the command
+  BootFailed = 6,   // the guest never reached or never finished the command, or rebooted
   Timeout = 124,    // as timeout(1)
   Skipped = 125,    // not run to a verdict: UML cannot run here, or KUnit skipped every case
   Hangup = 129,     // 128 + signal number, as a shell reports it

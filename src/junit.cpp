@@ -6,6 +6,7 @@
 
 #include "error.hpp"
 #include "process/files.hpp"
+#include "text.hpp"
 
 namespace uml {
 
@@ -49,7 +50,8 @@ std::string joined(const std::vector<std::string>& lines) {
 std::string xml_escape(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (const char c : text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const char c = text[i];
     switch (c) {
       case '&':
         out += "&amp;";
@@ -66,12 +68,29 @@ std::string xml_escape(std::string_view text) {
       case '\'':
         out += "&apos;";
         break;
-      default:
+      default: {
         // Control characters (terminal escapes on the console) are not allowed in XML.
-        if (static_cast<unsigned char>(c) >= 0x20 || c == '\n' || c == '\t') {
-          out += c;
+        if (static_cast<unsigned char>(c) < 0x20) {
+          if (c == '\n' || c == '\t') {
+            out += c;
+          }
+          break;
         }
+        // The file says UTF-8: bytes that are not (a guest prints anything) become
+        // U+FFFD, as do U+FFFE and U+FFFF, which XML 1.0 forbids too.
+        const auto n = utf8_length(text, i);
+        const auto seq = text.substr(i, n);
+        if (n == 0 || seq == "\xef\xbf\xbe" || seq == "\xef\xbf\xbf") {
+          out += "\xef\xbf\xbd";
+          i += n == 0 ? 1 : n;
+          continue;
+        }
+        out.append(seq);
+        i += n;
+        continue;
+      }
     }
+    ++i;
   }
   return out;
 }

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "console.hpp"
 #include "process/files.hpp"
 #include "text.hpp"
 
@@ -29,10 +30,14 @@ std::optional<std::uint64_t> calibrated_lpj(std::string_view console) {
   std::uint64_t value = 0;
   const auto text = match[1].str();
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size() || value == 0) {
+  if (ec != std::errc{} || end != text.data() + text.size() || value < min_lpj || value > max_lpj) {
     return std::nullopt;
   }
   return value;
+}
+
+std::optional<std::uint64_t> calibrated_lpj(std::string_view console, std::string_view nonce) {
+  return calibrated_lpj(console.substr(0, init_output_start(console, nonce)));
 }
 
 std::optional<fs::path> lpj_cache_file() {
@@ -130,7 +135,8 @@ std::string update_lpj(std::string_view cache, const LpjKey& key, std::uint64_t 
   // A calibration can only come out low (UML lost the CPU while counting), never
   // high: the largest value seen for the same kernel and CPU is the truest.
   if (const auto old = find_lpj(cache, key)) {
-    lpj = std::max(lpj, *old);
+    const auto base = std::min(*old, max_lpj);  // no overflow from a damaged cache
+    lpj = std::clamp(lpj, base, base * 2);
   }
   const auto kernel = field(key.kernel);
   for (const auto line : split_lines(cache)) {
@@ -175,9 +181,9 @@ std::optional<std::uint64_t> cached_lpj(const fs::path& kernel) {
   }
 }
 
-void remember_lpj(const fs::path& kernel, std::string_view console) {
+void remember_lpj(const fs::path& kernel, std::string_view console, std::string_view nonce) {
   try {
-    const auto lpj = calibrated_lpj(console);
+    const auto lpj = calibrated_lpj(console, nonce);
     const auto file = lpj_cache_file();
     const auto key = lpj_key(kernel);
     if (!lpj || !file || !key) {

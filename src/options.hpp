@@ -38,8 +38,9 @@ struct TestOptions : BootOptions {
   std::string name = "uml-test";
   std::optional<std::filesystem::path> log;
   std::optional<std::filesystem::path> junit;
-  double timeout = 0;  // seconds, 0: none
-  double grace = 5;    // seconds from SIGTERM to SIGKILL
+  // seconds, 0: none; a batch boot ends by default (a hung guest must not hang CI)
+  double timeout = 600;
+  double grace = 5;  // seconds from SIGTERM to SIGKILL
   bool kunit = false;
   bool fail_on_warn = false;
   std::optional<std::filesystem::path> kunit_list;  // where the listed cases go

@@ -88,6 +88,15 @@ Outcome decide_cause(const ConsoleFindings& console, const RunFacts& run,
     out.summary = "kernel warning (--fail-on-warn): " + first_of(console.warnings);
     return out;
   }
+  if (console.reboot) {
+    // UML re-executes itself on a reboot and would run the whole boot again, for ever.
+    out.code = ExitCode::BootFailed;
+    out.summary = fmt::format(
+        "the guest rebooted ({}); a rebooting UML starts the boot again, so uml-helper "
+        "stopped it: let the command end (init powers off) instead of rebooting",
+        *console.reboot);
+    return out;
+  }
   if (run.timed_out) {
     out.code = ExitCode::Timeout;
     out.summary = console.booted ? "timed out while the guest command ran"
@@ -118,21 +127,52 @@ Outcome decide_cause(const ConsoleFindings& console, const RunFacts& run,
     add_hints();
     return out;
   }
+  // The verdict is UML's exit status, which init set through /proc/exitcode after the
+  // command ended and every other guest process was killed; the marker only confirms
+  // it. (After a clean power-off that UML's teardown aborted, the marker stands alone.)
+  if (!run.exit_status && !abort_after_power_off) {
+    out.code = ExitCode::BootFailed;
+    out.summary =
+        fmt::format("UML did not exit with the guest's status (the command's marker said {}); {}",
+                    *console.result, describe_end(run));
+    return out;
+  }
+  const int status = run.exit_status ? *run.exit_status : *console.result;
+  if (console.result_markers > 1) {
+    out.details.push_back(fmt::format(
+        "note: {} UML-RESULT markers on the console: a guest process printed the others; "
+        "only UML's exit status decides",
+        console.result_markers));
+  }
+  if (status != *console.result) {
+    out.code = ExitCode::CommandFailed;
+    out.summary = fmt::format(
+        "the console's result marker disagrees with UML's exit status: a guest process printed "
+        "it (marker {}, UML exited with {})",
+        *console.result, status);
+    return out;
+  }
   if (options.kunit != nullptr && !options.kunit->passed()) {
     const auto& report = *options.kunit;
     out.code = ExitCode::KunitFailed;
     out.summary = report.cases.empty() ? "no KUnit test ran (no KTAP results on the console)"
                                        : "KUnit: " + report.summary();
-    if (*console.result != 0) {
-      out.details.push_back(
-          fmt::format("the guest command also failed (status {})", *console.result));
+    if (report.cases.empty() && options.kunit_after_command > 0) {
+      out.summary = fmt::format(
+          "no KUnit test ran before the guest command; the {} KUnit result(s) printed after it "
+          "started do not count (any guest process can print KTAP): load a KUnit test module "
+          "with MODULES (uml_add_test) or --module, not from the command",
+          options.kunit_after_command);
+    }
+    if (status != 0) {
+      out.details.push_back(fmt::format("the guest command also failed (status {})", status));
     }
     add_hints();
     return out;
   }
-  if (*console.result != 0) {
+  if (status != 0) {
     out.code = ExitCode::CommandFailed;
-    out.summary = fmt::format("the guest command failed with status {}", *console.result);
+    out.summary = fmt::format("the guest command failed with status {}", status);
   } else if (options.kunit != nullptr &&
              options.kunit->count(CaseStatus::Skipped) == options.kunit->cases.size()) {
     // Nothing was tested: CTest reports it as skipped (SKIP_RETURN_CODE 125), not passed.

@@ -22,7 +22,10 @@ struct Outcome {
 
 struct VerdictOptions {
   bool fail_on_warn = false;
-  const KtapReport* kunit = nullptr;  // with --kunit
+  const KtapReport* kunit = nullptr;  // with --kunit: the KTAP before the guest command
+  // KUnit cases whose KTAP came after the guest command started (not counted: a guest
+  // process may print it).
+  std::size_t kunit_after_command = 0;
 };
 
 // The result of a test boot. Causes are ranked: how the helper was stopped, then

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/statvfs.h>
 #include <sys/vfs.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <csignal>
 #include <cstring>
 
@@ -46,6 +48,12 @@ void check_kernel(const PreflightInput& input, PreflightReport& report) {
     report.findings.push_back(
         {Severity::Fatal, "kernel",
          fmt::format("{}: not executable ({})", kernel.string(), errno_text(errno))});
+    return;
+  }
+  if (const auto problem = kernel_format_problem(kernel)) {
+    Finding finding{Severity::Fatal, "kernel", *problem};
+    finding.caller_error = true;
+    report.findings.push_back(finding);
     return;
   }
   std::string config_problem;
@@ -139,6 +147,24 @@ void check_ptrace(PreflightReport& report) {
   report.findings.push_back({Severity::Ok, "ptrace", "PTRACE_TRACEME works (" + scope + ")"});
 }
 
+void check_cow_dirs(const PreflightInput& input, PreflightReport& report) {
+  for (const auto& [dir, bytes] : input.cow_dirs) {
+    struct statvfs info {};
+    if (::statvfs(dir.c_str(), &info) != 0) {
+      continue;  // the COW file's creation says why
+    }
+    const auto free_bytes = std::uint64_t{info.f_bavail} * info.f_frsize;
+    if (const auto problem = cow_space_problem(dir, bytes, free_bytes)) {
+      report.findings.push_back({Severity::Fatal, "COW files", *problem});
+    } else {
+      report.findings.push_back(
+          {Severity::Ok, "COW files",
+           fmt::format("{}: {} free, room for the COW files' {}", dir.string(),
+                       format_bytes(free_bytes), format_bytes(bytes))});
+    }
+  }
+}
+
 void check_uml_dir(const PreflightInput& input, PreflightReport& report) {
   const auto length = socket_path_length(input.uml_dir, input.umid_length);
   if (length > max_socket_path) {
@@ -168,7 +194,59 @@ UmlDirChoice choose_uml_dir(const fs::path& work_dir, std::size_t umid_length) {
   if (socket_path_length(preferred, umid_length) <= max_socket_path) {
     return {preferred, false};
   }
-  return {fs::path(fmt::format("/tmp/uml-helper-{}", ::getuid())), true};
+  return {fs::path(fallback_uml_dir_template), true};
+}
+
+std::optional<std::string> mem_problem(std::uint64_t bytes, std::string_view meminfo) {
+  for (const auto line : split_lines(meminfo)) {
+    if (!line.starts_with("MemTotal:")) {
+      continue;
+    }
+    // "MemTotal:       16318172 kB"
+    const auto text = trim(line.substr(9));
+    std::uint64_t kib = 0;
+    if (std::from_chars(text.data(), text.data() + text.size(), kib).ec != std::errc{}) {
+      return std::nullopt;
+    }
+    const std::optional<std::uint64_t> total = kib * 1024;
+    if (total && bytes > *total) {
+      return fmt::format(
+          "{} is more than this host's RAM (MemTotal {}); the guest RAM is a host file "
+          "that would fill up: use a --mem of at most {}",
+          format_bytes(bytes), format_bytes(*total), format_bytes(*total));
+    }
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> kernel_format_problem(const fs::path& kernel) {
+  const int fd = ::open(kernel.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return std::nullopt;  // access() and the launch say why
+  }
+  char magic[4] = {};
+  const auto n = ::read(fd, magic, sizeof magic);
+  ::close(fd);
+  if (n == 4 && magic[0] == '\x7f' && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F') {
+    return std::nullopt;
+  }
+  return fmt::format(
+      "{}: not an ELF executable: is this the UML kernel `linux` (or `vmlinux`) of an "
+      "ARCH=um build? Pass that file with --kernel",
+      kernel.string());
+}
+
+std::optional<std::string> cow_space_problem(const fs::path& dir, std::uint64_t bytes,
+                                             std::uint64_t free_bytes) {
+  if (free_bytes >= bytes) {
+    return std::nullopt;
+  }
+  return fmt::format(
+      "{}: the filesystem has {} free, less than the COW files may grow to ({}, the size of "
+      "their images); a full filesystem fails the guest's writes (a kernel panic or I/O "
+      "errors): free space there, or use --work-dir on a filesystem with room",
+      dir.string(), format_bytes(free_bytes), format_bytes(bytes));
 }
 
 std::vector<RamDirCandidate> ram_dir_candidates(const GetEnv& getenv) {
@@ -225,11 +303,27 @@ std::optional<std::string> ram_dir_problem(const fs::path& dir, std::uint64_t by
 }
 
 std::optional<std::string> ptrace_problem() {
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
     return fmt::format("fork failed ({})", errno_text(errno));
   }
   if (pid == 0) {
+    // Dies with the helper, even one SIGKILLed before it could reap it: a stopped
+    // orphan would linger, and hold whatever it inherited. Its stdio leaves the caller's
+    // pipes (ctest and ninja read them to their end).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) {
+      ::_exit(1);
+    }
+    if (const int null = ::open("/dev/null", O_RDWR); null >= 0) {
+      for (const int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) {
+        ::dup2(null, fd);
+      }
+      if (null > STDERR_FILENO) {
+        ::close(null);
+      }
+    }
     // As UML's children do: ask to be traced, then stop for the tracer.
     if (::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) != 0) {
       ::_exit(errno == 0 ? 1 : (errno & 0x7f));
@@ -320,6 +414,7 @@ PreflightReport preflight(const PreflightInput& input) {
   check_ram_dir(input, report);
   check_ptrace(report);
   check_uml_dir(input, report);
+  check_cow_dirs(input, report);
   return report;
 }
 

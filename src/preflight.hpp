@@ -5,6 +5,8 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "process/result.hpp"
@@ -17,6 +19,9 @@ struct Finding {
   Severity severity = Severity::Ok;
   std::string topic;    // "kernel", "guest RAM", "ptrace", "uml_dir"
   std::string message;  // what was found and, when it is bad, what to do
+  // A fatal finding that is the caller's mistake (a file that is no UML kernel), not
+  // the host's: run and test exit 2 for it, never 125 (which CTest may take as a skip).
+  bool caller_error = false;
 };
 
 // sun_path holds 108 bytes, NUL included: UML's sockets live in <uml_dir>/<umid>/.
@@ -31,8 +36,26 @@ struct UmlDirChoice {
   bool fallback = false;  // the work dir's path was too long
 };
 
-// <work_dir>/u, or /tmp/uml-helper-<uid> when that makes socket paths too long.
+// The template of the fallback uml_dir: a fresh private directory per boot (mkdtemp),
+// never a shared, predictable one another user could make first or link elsewhere.
+inline constexpr std::string_view fallback_uml_dir_template = "/tmp/uml-XXXXXX";
+
+// <work_dir>/u, or fallback_uml_dir_template (to be made with mkdtemp) when that makes
+// socket paths too long.
 UmlDirChoice choose_uml_dir(const std::filesystem::path& work_dir, std::size_t umid_length);
+
+// Why --mem `bytes` cannot be right on a host whose /proc/meminfo says `meminfo` (more
+// than MemTotal), or std::nullopt.
+std::optional<std::string> mem_problem(std::uint64_t bytes, std::string_view meminfo);
+
+// Why `kernel` cannot be a UML kernel from its first bytes (not an ELF executable), or
+// std::nullopt.
+std::optional<std::string> kernel_format_problem(const std::filesystem::path& kernel);
+
+// Why the filesystem of `dir` cannot hold COW files that may grow to `bytes` (the size
+// of their images), or std::nullopt. `free_bytes`: what it has free (statvfs).
+std::optional<std::string> cow_space_problem(const std::filesystem::path& dir, std::uint64_t bytes,
+                                             std::uint64_t free_bytes);
 
 using GetEnv = std::function<const char*(const char*)>;
 
@@ -69,7 +92,9 @@ struct PreflightInput {
   std::filesystem::path uml_dir;
   std::size_t umid_length = 0;
   bool uml_dir_fallback = false;
-  bool time_travel = false;   // check CONFIG_UML_TIME_TRAVEL_SUPPORT
+  bool time_travel = false;  // check CONFIG_UML_TIME_TRAVEL_SUPPORT
+  // Directories that get new COW files, each with what they may grow to in all.
+  std::vector<std::pair<std::filesystem::path, std::uint64_t>> cow_dirs;
   bool probe_kernel = false;  // run `linux --showconfig` (release, configuration)
   GetEnv getenv;
 };

@@ -17,7 +17,7 @@ namespace uml {
 
 namespace fs = std::filesystem;
 
-ConsoleLog::ConsoleLog(const fs::path& path) : path_(path) {
+ConsoleLog::ConsoleLog(const fs::path& path, std::uint64_t limit) : path_(path), limit_(limit) {
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
   fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -27,10 +27,35 @@ ConsoleLog::ConsoleLog(const fs::path& path) : path_(path) {
 }
 
 ConsoleLog::~ConsoleLog() {
+  if (dropped_ > 0 && !noted_) {
+    write("");
+  }
   ::close(fd_);
 }
 
+void ConsoleLog::console(std::string_view text) {
+  const auto room = limit_ - kept_;
+  if (text.size() > room) {
+    dropped_ += text.size() - room;
+    text = text.substr(0, room);
+  }
+  kept_ += text.size();
+  put(text);
+}
+
 void ConsoleLog::write(std::string_view text) {
+  if (dropped_ > 0 && !noted_) {
+    noted_ = true;
+    put(fmt::format("\numl-helper: console log truncated at {} bytes; {} more bytes not kept\n",
+                    kept_, dropped_));
+  }
+  put(text);
+}
+
+void ConsoleLog::put(std::string_view text) {
+  if (text.empty()) {
+    return;
+  }
   if (!process::write_all(fd_, text)) {
     if (!failed_) {
       fmt::print(stderr, "uml-helper: warning: cannot write {}: {}\n", path_.string(),
@@ -38,6 +63,13 @@ void ConsoleLog::write(std::string_view text) {
     }
     failed_ = true;  // keep supervising UML; the console is still in memory
   }
+}
+
+KunitEvidence kunit_evidence(std::string_view console, const ConsoleFindings& findings) {
+  KunitEvidence evidence;
+  evidence.report = parse_ktap(before_command(console, findings));
+  evidence.after_command = parse_ktap(after_command(console, findings)).cases.size();
+  return evidence;
 }
 
 void print_excerpt(const std::string& console, const ConsoleFindings& findings, bool warnings,
@@ -56,8 +88,9 @@ void print_excerpt(const std::string& console, const ConsoleFindings& findings, 
   fmt::print("---- console{} ----\n",
              first > 0 ? fmt::format(" (lines {}-{} of {})", first + 1, lines.size(), lines.size())
                        : std::string());
+  // The guest's bytes, shown, not obeyed by the terminal (the log keeps them raw).
   for (auto i = first; i < lines.size(); ++i) {
-    fmt::print("{}\n", lines[i]);
+    fmt::print("{}\n", terminal_safe(lines[i]));
   }
   fmt::print("---- end of console ----\n");
 }
@@ -80,16 +113,19 @@ void add_run_details(Outcome& outcome, const process::SuperviseResult& run) {
 void print_verdict(const TestOptions& options, const Outcome& outcome, double seconds,
                    const std::string& console, const ConsoleFindings& findings) {
   if (outcome.code == ExitCode::Passed) {
-    fmt::print("uml-helper: {}: {} ({:.2f} s)\n", options.name, outcome.summary, seconds);
+    fmt::print("uml-helper: {}: {} ({:.2f} s)\n", options.name, terminal_safe(outcome.summary),
+               seconds);
   } else {
     if (!options.verbose) {
       print_excerpt(console, findings, options.fail_on_warn, options.tail);
     }
     fmt::print("uml-helper: {}: FAILED ({}, exit {}): {} ({:.2f} s)\n", options.name,
-               describe(outcome.code), to_int(outcome.code), outcome.summary, seconds);
+               describe(outcome.code), to_int(outcome.code), terminal_safe(outcome.summary),
+               seconds);
   }
+  // Summaries and details quote console lines and KUnit names: the guest's bytes.
   for (const auto& line : outcome.details) {
-    fmt::print("uml-helper:   {}\n", line);
+    fmt::print("uml-helper:   {}\n", terminal_safe(line));
   }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -14,25 +15,46 @@
 
 namespace uml {
 
-// The console log of a `test` boot: every console byte, as it comes, and the helper's
-// own "# uml-helper: ..." lines.
+// The console log of a `test` boot: the console's bytes, as they come, up to a limit,
+// and the helper's own "# uml-helper: ..." lines.
 class ConsoleLog {
  public:
+  // A guest that prints for ever within a long timeout must not fill the host's disk.
+  static constexpr std::uint64_t default_limit = std::uint64_t{64} << 20;
+
   // Creates (truncates) the file and its directory; throws Error (--log PATH: why).
-  explicit ConsoleLog(const std::filesystem::path& path);
+  explicit ConsoleLog(const std::filesystem::path& path, std::uint64_t limit = default_limit);
   ~ConsoleLog();
   ConsoleLog(const ConsoleLog&) = delete;
   ConsoleLog& operator=(const ConsoleLog&) = delete;
 
+  // Console output: kept up to the limit of console bytes, the rest counted. (The
+  // helper still reads and classifies all of it.)
+  void console(std::string_view text);
+  // The helper's own lines; the first after a truncation is preceded by the note
+  // "uml-helper: console log truncated at N bytes; M more bytes not kept".
   // A write that fails is reported once, then ignored: UML is still supervised and the
   // console is still in memory.
   void write(std::string_view text);
 
  private:
+  void put(std::string_view text);
   std::filesystem::path path_;
   int fd_ = -1;
   bool failed_ = false;
+  std::uint64_t limit_;
+  std::uint64_t kept_ = 0;     // console bytes written
+  std::uint64_t dropped_ = 0;  // console bytes over the limit
+  bool noted_ = false;         // the truncation note is written
 };
+
+// The KUnit results a `test --kunit` boot may count: KTAP from before the guest command
+// started (before_command); how many cases came after it, not counted, to say why.
+struct KunitEvidence {
+  KtapReport report;
+  std::size_t after_command = 0;
+};
+KunitEvidence kunit_evidence(std::string_view console, const ConsoleFindings& findings);
 
 // Prints the part of the console that explains a failure: from just before the first
 // kernel crash, else the guest command's output (after UML-BOOTED), else the last

@@ -181,6 +181,108 @@ std::string_view trim(std::string_view text) {
   return text.substr(first, last - first + 1);
 }
 
+std::size_t utf8_length(std::string_view text, std::size_t pos) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[pos + i]); };
+  const auto c = byte(0);
+  if (c < 0x80) {
+    return 1;
+  }
+  std::size_t n = 0;
+  std::uint32_t cp = 0;
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 2;
+    cp = c & 0x1f;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    cp = c & 0x0f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;  // a continuation byte, 0xc0/0xc1 (always overlong) or 0xf5..0xff
+  }
+  if (pos + n > text.size()) {
+    return 0;
+  }
+  for (std::size_t i = 1; i < n; ++i) {
+    if ((byte(i) & 0xc0) != 0x80) {
+      return 0;
+    }
+    cp = (cp << 6) | (byte(i) & 0x3f);
+  }
+  const bool overlong = (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000);
+  if (overlong || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
+    return 0;
+  }
+  return n;
+}
+
+namespace {
+
+// How many bytes at the end of `text` may start a UTF-8 sequence that the next chunk
+// completes (0 when the end is complete or already invalid).
+std::size_t incomplete_tail(std::string_view text) {
+  for (std::size_t back = 1; back <= 3 && back <= text.size(); ++back) {
+    const auto c = static_cast<unsigned char>(text[text.size() - back]);
+    if ((c & 0xc0) == 0x80) {
+      continue;  // a continuation byte: look further back for the lead byte
+    }
+    const std::size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+    return need > back ? back : 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string terminal_safe(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    // CR only before LF (a tty's line end): alone it returns to the line's start, where
+    // a guest could overwrite what the helper printed.
+    const bool crlf = c == '\r' && i + 1 < text.size() && text[i + 1] == '\n';
+    if (c == '\n' || c == '\t' || crlf || (c >= 0x20 && c < 0x7f)) {
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    const auto n = utf8_length(text, i);
+    if (n == 0 || c == 0x7f || c < 0x20) {
+      out += fmt::format("\\x{:02x}", c);
+      ++i;
+      continue;
+    }
+    // C1 controls (U+0080..U+009F; CSI is U+009B) act like ESC sequences on some
+    // terminals.
+    if (n == 2 && c == 0xc2 && static_cast<unsigned char>(text[i + 1]) < 0xa0) {
+      out += fmt::format("\\u{:04x}", static_cast<unsigned char>(text[i + 1]));
+    } else {
+      out.append(text.substr(i, n));
+    }
+    i += n;
+  }
+  return out;
+}
+
+std::string TerminalSafeStream::feed(std::string_view chunk) {
+  held_.append(chunk);
+  auto keep = incomplete_tail(held_);
+  if (keep == 0 && !held_.empty() && held_.back() == '\r') {
+    keep = 1;  // a CR: the next chunk tells whether an LF follows
+  }
+  const auto out = terminal_safe(std::string_view(held_).substr(0, held_.size() - keep));
+  held_.erase(0, held_.size() - keep);
+  return out;
+}
+
+std::string TerminalSafeStream::finish() {
+  auto out = terminal_safe(held_);
+  held_.clear();
+  return out;
+}
+
 std::string random_hex(std::size_t n) {
   static std::mt19937_64 engine{std::random_device{}()};
   std::uniform_int_distribution<int> digit(0, 15);

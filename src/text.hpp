@@ -26,6 +26,27 @@ std::string format_bytes(std::uint64_t bytes);
 std::vector<std::string_view> split_lines(std::string_view text);
 std::string_view trim(std::string_view text);
 
+// The length of the valid UTF-8 sequence at text[pos] (1 for ASCII), or 0 when the bytes
+// there are not one (overlong, surrogate, beyond U+10FFFF, truncated, stray continuation).
+std::size_t utf8_length(std::string_view text, std::size_t pos);
+
+// Text safe to print on a terminal: every byte of `text` as it is, except control
+// characters (C0 but \n and \t, DEL, C1) and bytes that are not valid UTF-8, shown as
+// \xNN (C1 as \u00NN). A guest's output must not move the cursor, clear the screen,
+// set the title or the clipboard (OSC 52), or overwrite a line with a fake verdict (CR).
+std::string terminal_safe(std::string_view text);
+
+// terminal_safe for a stream of chunks: a UTF-8 sequence split between chunks is kept
+// whole.
+class TerminalSafeStream {
+ public:
+  std::string feed(std::string_view chunk);
+  std::string finish();
+
+ private:
+  std::string held_;
+};
+
 // n random lower-case hex digits.
 std::string random_hex(std::size_t n);
 

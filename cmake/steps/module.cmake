@@ -315,6 +315,7 @@ function(uml_step_module)
     message(FATAL_ERROR "UML module ${arg_NAME}: Kbuild made no module in ${arg_MODULE_DIR} (its modules.order is "
                         "empty): does the Kbuild file set obj-m?")
   endif()
+  _uml_check_kernel_module_clash("${arg_NAME}" "${arg_KERNEL_DIR}" "${built}")
   _uml_scan_module_cmd_files()
   list(APPEND deps "${arg_MODULE_DIR}/Kbuild" "${arg_MODULE_DIR}/Makefile")
   set(existing "")
@@ -327,6 +328,39 @@ function(uml_step_module)
   list(JOIN entries ",\n " entries)
   _uml_write_if_different("${arg_COMPDB}" "[\n ${entries}\n]\n")
   file(TOUCH "${arg_STAMP}")
+endfunction()
+
+# A module named like one of the kernel's, built in (modules.builtin) or loadable
+# (modules.order), is an error: modprobe <name> would load or find the kernel's and
+# the test would pass without the project's code. modprobe treats '-' and '_' alike.
+function(_uml_check_kernel_module_clash name kernel_dir built)
+  foreach(list_file IN ITEMS modules.builtin modules.order)
+    if(NOT EXISTS "${kernel_dir}/${list_file}")
+      continue()
+    endif()
+    file(STRINGS "${kernel_dir}/${list_file}" lines)
+    foreach(line IN LISTS lines)
+      if(NOT line MATCHES "([^/]+)\\.k?o$")
+        continue()
+      endif()
+      string(REPLACE "-" "_" kernel_module "${CMAKE_MATCH_1}")
+      foreach(ko IN LISTS built)
+        string(REPLACE "-" "_" ours "${ko}")
+        if(ours STREQUAL kernel_module)
+          if(list_file STREQUAL "modules.builtin")
+            set(kind "built into the kernel")
+          else()
+            set(kind "one of the kernel's modules")
+          endif()
+          message(
+            FATAL_ERROR
+              "UML module ${name}: its module '${ko}' has the name of ${line}, ${kind} "
+              "(${kernel_dir}/${list_file}): modprobe ${ko} would use the kernel's and never load "
+              "this one. Rename the module (MODULE_NAME <other> for SOURCES, obj-m in a " "KBUILD_DIR's Kbuild file).")
+        endif()
+      endforeach()
+    endforeach()
+  endforeach()
 endfunction()
 
 # The names of the modules in a module directory's modules.order (6.1 lists .ko

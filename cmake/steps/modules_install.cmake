@@ -12,11 +12,40 @@ include_guard(GLOBAL)
 include("${CMAKE_CURRENT_LIST_DIR}/../UmlKbuild.cmake")
 include("${CMAKE_CURRENT_LIST_DIR}/image_common.cmake")
 
+# Two module directories whose modules.order list the same module name (a KBUILD_DIR's
+# names are known only now): one .ko would replace the other in extra/. modprobe treats
+# '-' and '_' alike.
+function(_uml_check_unique_module_names module_dirs)
+  set(seen "")
+  foreach(dir IN LISTS module_dirs)
+    if(NOT EXISTS "${dir}/modules.order")
+      continue() # reported below, with the others
+    endif()
+    file(STRINGS "${dir}/modules.order" lines)
+    foreach(line IN LISTS lines)
+      if(NOT line MATCHES "([^/]+)\\.k?o$")
+        continue()
+      endif()
+      set(ko "${CMAKE_MATCH_1}")
+      string(REPLACE "-" "_" key "${ko}")
+      foreach(entry IN LISTS seen)
+        string(REGEX MATCH "^([^|]*)\\|([^|]*)\\|(.*)$" _ "${entry}")
+        if(CMAKE_MATCH_1 STREQUAL key)
+          fail("two modules are named ${ko}: ${CMAKE_MATCH_3}/modules.order lists ${CMAKE_MATCH_2} and "
+               "${dir}/modules.order lists ${ko}; one would replace the other in the image. Rename one.")
+        endif()
+      endforeach()
+      list(APPEND seen "${key}|${ko}|${dir}")
+    endforeach()
+  endforeach()
+endfunction()
+
 function(uml_step_modules_install)
   cmake_parse_arguments(PARSE_ARGV 0 arg ""
                         "NAME;IMAGE;BASE_IMAGE;KERNEL_DIR;KERNEL_SOURCE_DIR;CC;MAKE;DEPMOD;DEBUGFS;STAGE" "MODULE_DIRS")
   set(UML_CONTEXT "uml_modules_install(${arg_NAME})")
   set(UML_DEBUGFS "${arg_DEBUGFS}")
+  _uml_check_unique_module_names("${arg_MODULE_DIRS}")
   file(READ "${arg_KERNEL_DIR}/include/config/kernel.release" release)
   string(STRIP "${release}" release)
 

@@ -10,7 +10,10 @@
 #include <cerrno>
 #include <charconv>
 #include <csignal>
+#include <cstring>
+#include <optional>
 #include <string_view>
+#include <utility>
 
 #include "process/errors.hpp"
 #include "process/proc_table.hpp"
@@ -26,6 +29,28 @@ constexpr char guardian_session = guardian_session_message;
 constexpr char guardian_remove = 'R';
 constexpr char guardian_remove_empty = 'E';
 constexpr char guardian_done = 'D';
+// T<termios bytes><tty path>: the terminal modes to restore, and where.
+constexpr char guardian_terminal = 'T';
+
+std::string leftover_messages(const std::vector<Leftover>& leftovers) {
+  std::string message;
+  for (const auto& leftover : leftovers) {
+    message += leftover.recursive ? guardian_remove : guardian_remove_empty;
+    message += leftover.path.string();
+    message += '\0';
+  }
+  return message;
+}
+
+// Puts a terminal's modes back, as TerminalGuard does; the guardian is in a session of
+// its own, so this is no background write (no SIGTTOU) and takes no controlling tty.
+void restore_modes(const std::string& tty, const termios& modes) {
+  const int fd = ::open(tty.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (fd >= 0) {
+    ::tcsetattr(fd, TCSADRAIN, &modes);
+    ::close(fd);
+  }
+}
 
 // A socket rather than a pipe: MSG_NOSIGNAL, so a guardian that died (someone killed
 // it) cannot take the helper, or the program's child, down with SIGPIPE.
@@ -81,8 +106,19 @@ void send_all(int fd, std::string_view data) {
     }
     std::vector<pid_t> sessions;
     std::vector<Leftover> leftovers;
+    std::optional<std::pair<std::string, termios>> terminal;
     std::string_view rest = said;
     while (!rest.empty()) {
+      if (rest[0] == guardian_terminal && rest.size() > 1 + sizeof(termios)) {
+        // Binary modes first, then the path up to its '\0'.
+        termios modes{};
+        std::memcpy(&modes, rest.data() + 1, sizeof modes);
+        rest.remove_prefix(1 + sizeof modes);
+        const auto end = std::min(rest.find('\0'), rest.size());
+        terminal.emplace(std::string(rest.substr(0, end)), modes);
+        rest.remove_prefix(std::min(end + 1, rest.size()));
+        continue;
+      }
       const auto end = std::min(rest.find('\0'), rest.size());
       const auto message = rest.substr(0, end);
       rest.remove_prefix(std::min(end + 1, rest.size()));
@@ -112,6 +148,9 @@ void send_all(int fd, std::string_view data) {
     // The program first: it could recreate what is removed while it runs.
     for (const pid_t session : sessions) {
       kill_session(session);
+    }
+    if (terminal) {
+      restore_modes(terminal->first, terminal->second);
     }
     remove_leftovers(leftovers);
   } catch (...) {
@@ -156,12 +195,18 @@ Guardian::Guardian(const std::vector<Leftover>& leftovers, const std::string& na
   }
   fd_ = fds[0];
   pid_ = pid;
-  std::string message;
-  for (const auto& leftover : leftovers) {
-    message += leftover.recursive ? guardian_remove : guardian_remove_empty;
-    message += leftover.path.string();
-    message += '\0';
-  }
+  send_all(fd_, leftover_messages(leftovers));
+}
+
+void Guardian::add(const std::vector<Leftover>& leftovers) {
+  send_all(fd_, leftover_messages(leftovers));
+}
+
+void Guardian::restore_terminal(const std::filesystem::path& tty, const termios& modes) {
+  std::string message(1, guardian_terminal);
+  message.append(reinterpret_cast<const char*>(&modes), sizeof modes);
+  message += tty.string();
+  message += '\0';
   send_all(fd_, message);
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <termios.h>
 
 #include <filesystem>
 #include <string>
@@ -41,6 +42,15 @@ class Guardian {
   ~Guardian();
   Guardian(const Guardian&) = delete;
   Guardian& operator=(const Guardian&) = delete;
+
+  // More paths to remove should the helper die: sent before they are made, so nothing
+  // the helper makes can outlive it.
+  void add(const std::vector<Leftover>& leftovers);
+
+  // Should the helper die, the guardian opens the terminal `tty` (a path: it holds no
+  // descriptor meanwhile) and puts `modes` back: a SIGKILLed `run` leaves UML's raw
+  // mode otherwise.
+  void restore_terminal(const std::filesystem::path& tty, const termios& modes);
 
   int fd() const { return fd_; }  // the helper's end: the program's child writes its pid there
   pid_t pid() const { return pid_; }

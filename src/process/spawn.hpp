@@ -4,15 +4,18 @@
 // extend::handler::on_exec_setup), and the descriptor plumbing around them.
 
 #include <sched.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
 #include <csignal>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <limits>
 #include <memory>  // before boost/process/extend.hpp, whose posix/handles.hpp lacks it
@@ -35,6 +38,11 @@ struct SessionSetup : boost::process::extend::handler {
   int ruleset_fd = -1;   // a Landlock ruleset, made before the fork: allocating after it is unsafe
   int guardian_fd = -1;  // the helper's end of a guardian's socket (guardian.hpp); -1: none
   int cpu = -1;          // pin to this CPU; -1: any
+  std::uint64_t max_file_size = 0;  // RLIMIT_FSIZE; 0: unchanged
+  // No address-space randomization; where that is refused (a seccomp profile), the
+  // RLIMIT_FSIZE grows by this much instead.
+  bool fixed_layout = false;
+  std::uint64_t randomized_file_slack = 0;
 
   explicit SessionSetup(pid_t parent_pid, bool allow_debugger_attach = false,
                         int landlock_ruleset = -1, int guardian = -1, int pin_cpu = -1)
@@ -73,6 +81,25 @@ struct SessionSetup : boost::process::extend::handler {
     // No core dumps: a program that aborts may hold a lot of memory.
     const struct rlimit no_core { 0, 0 };
     ::setrlimit(RLIMIT_CORE, &no_core);
+    // What it makes is private whatever the caller's umask (a socket or directory left
+    // open to other users would let them drive the program).
+    ::umask(077);
+    std::uint64_t file_limit = max_file_size;
+    if (fixed_layout) {
+      const int persona = ::personality(0xffffffff);
+      if (persona == -1 ||
+          ::personality(static_cast<unsigned long>(persona) | ADDR_NO_RANDOMIZE) == -1) {
+        file_limit += randomized_file_slack;
+      }
+    }
+    if (file_limit > 0) {
+      // A bound on the host disk or RAM any one file it writes can take.
+      const struct rlimit fsize { file_limit, file_limit };
+      if (::setrlimit(RLIMIT_FSIZE, &fsize) != 0) {
+        exec.set_error(std::error_code(errno, std::system_category()), "setrlimit(RLIMIT_FSIZE)");
+        ::_exit(127);
+      }
+    }
     // The program dies with the helper, even when the helper is SIGKILLed. Armed after
     // setsid; the getppid() check closes the race with a parent that died just before.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -89,6 +116,8 @@ struct SessionSetup : boost::process::extend::handler {
     for (const int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD}) {
       ::signal(sig, SIG_DFL);
     }
+    // A write past RLIMIT_FSIZE then fails with EFBIG instead of killing the program.
+    ::signal(SIGXFSZ, file_limit > 0 ? SIG_IGN : SIG_DFL);
     // Last: the program reaches only what the rules allow. A ruleset that cannot be
     // applied stops the launch rather than run the program unconfined.
     if (ruleset_fd >= 0) {

@@ -32,6 +32,8 @@ constexpr milliseconds drain_time{2000};
 // Output read in one round of the loop at most, so a flood cannot pile up in memory
 // before the caller takes it.
 constexpr std::size_t round_limit = 256 * 1024;
+// How often the session's processes are counted against LaunchSpec::max_processes.
+constexpr milliseconds count_interval{100};
 
 // --- signals ---------------------------------------------------------------------------
 
@@ -149,7 +151,10 @@ bp::child start_child(const LaunchSpec& spec, bp::pipe* output, bp::pipe* input,
   if (spec.tmpdir) {
     env["TMPDIR"] = spec.tmpdir->string();
   }
-  const SessionSetup setup(::getpid(), spec.allow_debugger, spec.ruleset_fd, guardian_fd, spec.cpu);
+  SessionSetup setup(::getpid(), spec.allow_debugger, spec.ruleset_fd, guardian_fd, spec.cpu);
+  setup.max_file_size = spec.max_file_size;
+  setup.fixed_layout = spec.fixed_layout;
+  setup.randomized_file_slack = spec.randomized_file_slack;
   try {
     if (output == nullptr) {
       return bp::child(bp::exe = spec.exe.string(), bp::args = spec.args, env, setup);
@@ -185,10 +190,17 @@ class Supervisor::Run {
       }
     }
     // After SignalWatch: a stop signal from now on is the helper's to handle normally.
-    guardian_.emplace(spec.leftovers, spec.guardian_name);
+    if (spec.guardian != nullptr) {
+      guardian_ptr_ = spec.guardian;
+      guardian_ptr_->add(spec.leftovers);
+    } else {
+      guardian_.emplace(spec.leftovers, spec.guardian_name);
+      guardian_ptr_ = &*guardian_;
+    }
+    max_processes_ = spec.max_processes;
     start_ = Clock::now();
     child_.emplace(start_child(spec, output_ ? &*output_ : nullptr, input_ ? &*input_ : nullptr,
-                               guardian_->fd()));
+                               guardian_ptr_->fd()));
     pid_ = child_->id();
     result_.pid = pid_;
     if (input_) {
@@ -241,9 +253,20 @@ class Supervisor::Run {
     if (!exited_ && phase_ == Phase::Stopping && now >= stop_deadline_) {
       stop(true);
     }
+    if (!exited_ && max_processes_ > 0 && phase_ != Phase::Killed && now >= count_at_) {
+      // The session's size, not the user's (RLIMIT_NPROC counts every process of the
+      // user and does not bind root): a fork bomb is stopped at once, not after a grace.
+      count_at_ = now + count_interval;
+      const auto count = session_members(pid_).size();
+      result_.facts.peak_processes = std::max(result_.facts.peak_processes, count);
+      if (count > max_processes_) {
+        result_.facts.too_many_processes = true;
+        stop(true);
+      }
+    }
 
-    const auto wake =
-        std::min({deadline_, stop_deadline_, drain_deadline_, now + milliseconds(250)});
+    const auto wake = std::min({deadline_, stop_deadline_, drain_deadline_,
+                                now + (max_processes_ > 0 ? count_interval : milliseconds(250))});
     const auto wait_ms = std::max<long>(
         0, std::chrono::duration_cast<milliseconds>(wake - Clock::now()).count() + 1);
     // Signals, the output, then the helper's stdin or the program's input pipe; a
@@ -316,13 +339,16 @@ class Supervisor::Run {
   SignalWatch signals_;  // before the fork, so an early SIGCHLD or SIGINT is not lost
   std::optional<bp::pipe> output_;
   std::optional<bp::pipe> input_;
-  std::optional<Guardian> guardian_;
+  std::optional<Guardian> guardian_;  // its own, when the caller gave none
+  Guardian* guardian_ptr_ = nullptr;
   std::optional<bp::child> child_;
   std::optional<InputForwarder> forwarder_;
   pid_t pid_ = 0;
   int output_fd_ = -1;
   bool input_enabled_ = false;
   bool exited_ = false;
+  std::size_t max_processes_ = 0;
+  Clock::time_point count_at_{};
   Phase phase_ = Phase::Running;
   Clock::time_point start_;
   Clock::time_point deadline_ = Clock::time_point::max();

@@ -3,6 +3,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <filesystem>
 #include <memory>
@@ -36,6 +37,19 @@ struct LaunchSpec {
   // Not interactive, and the program's stdin is a pipe the helper fills from its own
   // stdin once the caller says so (Supervisor::enable_input).
   bool forward_input = false;
+  // A guardian the caller made earlier (before it made the leftovers) and owns; the
+  // supervisor then makes none and sends this one the leftovers again.
+  Guardian* guardian = nullptr;
+  // Above this many processes in the program's session the program is SIGKILLed with
+  // all of them (RunFacts::too_many_processes): a fork bomb in a guest is one of host
+  // processes. 0: no limit. Counted every 100 ms.
+  std::size_t max_processes = 0;
+  // RLIMIT_FSIZE of the program (bytes; 0: unchanged): no file it writes grows past it.
+  std::uint64_t max_file_size = 0;
+  // Started without address-space randomization (ADDR_NO_RANDOMIZE); where that is
+  // refused, max_file_size grows by randomized_file_slack.
+  bool fixed_layout = false;
+  std::uint64_t randomized_file_slack = 0;
 };
 
 // How the program ended, as the supervisor saw it.
@@ -44,6 +58,8 @@ struct RunFacts {
   std::optional<int> helper_signal;  // SIGINT/SIGTERM/SIGHUP to the helper that stopped the run
   std::optional<int> exit_status;    // the program exited with this status
   std::optional<int> killed_by;      // or was killed by this signal
+  bool too_many_processes = false;   // its session passed LaunchSpec::max_processes
+  std::size_t peak_processes = 0;    // the most processes its session had when counted
 };
 
 struct SuperviseResult {

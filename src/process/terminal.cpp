@@ -14,12 +14,24 @@ TerminalGuard::TerminalGuard() {
     termios modes{};
     if (::isatty(fd) != 0 && ::tcgetattr(fd, &modes) == 0) {
       saved.modes = modes;
+      if (const char* name = ::ttyname(fd)) {
+        saved.tty = name;
+      }
     }
   }
 }
 
 TerminalGuard::~TerminalGuard() {
   restore();
+}
+
+std::optional<std::pair<std::filesystem::path, termios>> TerminalGuard::terminal() const {
+  for (const auto& saved : saved_) {
+    if (saved.modes && !saved.tty.empty()) {
+      return std::make_pair(saved.tty, *saved.modes);
+    }
+  }
+  return std::nullopt;
 }
 
 void TerminalGuard::restore() const {

@@ -3,7 +3,9 @@
 #include <termios.h>
 
 #include <array>
+#include <filesystem>
 #include <optional>
+#include <utility>
 
 namespace uml::process {
 
@@ -19,9 +21,13 @@ class TerminalGuard {
 
   void restore() const;
 
+  // The first of stdin, stdout and stderr that is a terminal: its path and saved modes.
+  std::optional<std::pair<std::filesystem::path, termios>> terminal() const;
+
  private:
   struct Saved {
     std::optional<termios> modes;
+    std::filesystem::path tty;
     int flags = -1;
   };
   std::array<Saved, 3> saved_;

@@ -6,12 +6,19 @@
 # Other header lines a case may carry:
 #   # OPTIONS: -DVAR=value ...   extra cache entries for the configure
 #   # HIDE_TOOLS: flex bison     configure with these host tools missing
+#   # BUILD_DIR: <name>          the build directory's name in WORK_DIR (default build),
+#                                e.g. one with a space
 cmake_minimum_required(VERSION 3.25)
 
 file(READ "${CASE}" body)
 string(REGEX MATCHALL "# EXPECT: [^\n]*" expects "${body}")
 string(REGEX MATCH "# OPTIONS: [^\n]*" options "${body}")
 string(REGEX MATCH "# HIDE_TOOLS: [^\n]*" hide "${body}")
+string(REGEX MATCH "# BUILD_DIR: [^\n]*" build_dir "${body}")
+string(REPLACE "# BUILD_DIR: " "" build_dir "${build_dir}")
+if(NOT build_dir)
+  set(build_dir build)
+endif()
 if(NOT expects)
   message(FATAL_ERROR "${CASE} has no '# EXPECT: <regex>' line")
 endif()
@@ -63,7 +70,7 @@ if(hide)
 endif()
 
 execute_process(
-  COMMAND ${env_prefix} "${CMAKE_COMMAND}" -S "${WORK_DIR}/src" -B "${WORK_DIR}/build" -G Ninja
+  COMMAND ${env_prefix} "${CMAKE_COMMAND}" -S "${WORK_DIR}/src" -B "${WORK_DIR}/${build_dir}" -G Ninja
           "-DUML_CACHE_DIR=${CACHE_DIR}" ${options}
   RESULT_VARIABLE rc
   OUTPUT_VARIABLE out

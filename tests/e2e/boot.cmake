@@ -33,6 +33,37 @@ run(out
     --output-on-failure)
 expect("the passing boot tests pass" out MATCHES "100% tests passed")
 
+# The exact_arguments test above passed: every word reached the guest. Its boot
+# description keeps each word whole, one argv line each.
+file(READ "${build}/_uml/boot/exact_arguments.boot" boot_text)
+# string(FIND), not MATCHES through expect(): its arguments are a list, split at ';'.
+string(FIND "${boot_text}" "argv=[:space:]\nargv=a;b\nargv=\nargv=$HOME\n" words_at)
+expect("exact_arguments: the description has the words whole, one argv line each" NOT words_at EQUAL -1)
+string(FIND "${boot_text}" "env=EXPECTED=<[:space:]><a;b><>" env_at)
+expect("exact_arguments: ... and the ENV value with ';' whole" NOT env_at EQUAL -1)
+
+# Modules the build refuses, each with a message naming the clash and the fix.
+function(expect_build_failure target)
+  execute_process(
+    COMMAND "${CMAKE_COMMAND}" --build "${build}" --target ${target}
+    RESULT_VARIABLE rc
+    OUTPUT_VARIABLE out
+    ERROR_VARIABLE out)
+  message("${out}")
+  string(REGEX REPLACE "[ \n]+" " " flat "${out}")
+  expect("building ${target} fails" NOT rc EQUAL 0)
+  foreach(regex IN LISTS ARGN)
+    expect("${target}: output matches '${regex}'" flat MATCHES "${regex}")
+  endforeach()
+endfunction()
+expect_build_failure(
+  named_like_builtin "its module 'ext4' has the name of kernel/fs/ext4/ext4.ko, built into the kernel"
+  "Rename the module")
+expect_build_failure(named_like_kernel_module
+                     "its module 'crc_ccitt' has the name of lib/crc-ccitt.o, one of the kernel's modules")
+expect_build_failure(clashing_install "uml_modules_install\\(clashing_install\\): two modules are named same_name"
+                     "Rename one")
+
 # Each expected failure, with its reason and exit code.
 function(expect_failure test)
   execute_process(

@@ -11,11 +11,14 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -145,7 +148,12 @@ int main(int argc, char** argv) {
   fs::create_directories(umid_dir);
   std::ofstream(umid_dir / "pid") << getpid() << "\n";
   for (const auto& cow : cows) {
-    std::ofstream(cow, std::ios::app).flush();  // UML creates a missing COW file
+    // UML opens the COW file read-write (and would create a missing one).
+    const int fd = open(cow.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    record("cow-open=" + std::string(fd >= 0 ? "ok" : std::strerror(errno)));
+    if (fd >= 0) {
+      close(fd);
+    }
   }
 
   rlimit core{};
@@ -161,10 +169,30 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     args += std::string(i > 1 ? " " : "") + argv[i];
   }
+  const mode_t mask = umask(0);
+  umask(mask);
+  struct stat uml_dir_st {};
+  stat(params["uml_dir"].c_str(), &uml_dir_st);
+  rlimit fsize{};
+  getrlimit(RLIMIT_FSIZE, &fsize);
+  // UML's guest RAM file: O_TMPFILE in $TMPDIR, sized to mem=.
+  std::string ram = "none";
+  if (tmpdir != nullptr) {
+    const int fd = open(tmpdir, O_CLOEXEC | O_RDWR | O_EXCL | O_TMPFILE, 0700);
+    ram = fd >= 0 && ftruncate(fd, 1 << 20) == 0 ? "ok" : "failed";
+    if (fd >= 0) {
+      close(fd);
+    }
+  }
   const auto state =
       "FAKE-STATE pid=" + std::to_string(getpid()) + " sid=" + std::to_string(getsid(0)) +
       " core=" + std::to_string(core.rlim_cur) + " pdeathsig=" + std::to_string(pdeathsig) +
-      " tmpdir=" + (tmpdir != nullptr ? tmpdir : "") + " cpus=" + cpus;
+      " tmpdir=" + (tmpdir != nullptr ? tmpdir : "") + " cpus=" + cpus +
+      " umask=" + std::to_string(mask) +
+      " uml_dir_mode=" + std::to_string(uml_dir_st.st_mode & 07777) + " fsize=" +
+      (fsize.rlim_cur == RLIM_INFINITY ? std::string("unlimited")
+                                       : std::to_string(fsize.rlim_cur)) +
+      " ram=" + ram;
   record(state);
   record("args=" + args);
   say("Linux version 6.12.0-fake (fake@fake)");
@@ -235,6 +263,45 @@ int main(int argc, char** argv) {
     finish(1);
   }
   if (mode == "hang") {
+    hang();
+  }
+  if (mode == "probe") {
+    // A hostile guest through hostfs: write each path of $FAKE_PROBE (':'-separated).
+    std::string list = std::getenv("FAKE_PROBE") != nullptr ? std::getenv("FAKE_PROBE") : "";
+    std::vector<std::string> paths;
+    for (std::size_t at = 0; at <= list.size();) {
+      const auto end = std::min(list.find(':', at), list.size());
+      paths.push_back(list.substr(at, end - at));
+      at = end + 1;
+    }
+    for (const auto& path : paths) {
+      const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      const bool wrote = fd >= 0 && write(fd, "x", 1) == 1;
+      say("FAKE-PROBE " + path + (wrote ? " written" : " denied"));
+      if (fd >= 0) {
+        close(fd);
+      }
+    }
+    say("UML-RESULT " + nonce + " 0");
+    finish(0);
+  }
+  if (mode == "fork-bomb") {
+    // A guest fork bomb: UML makes a host process per guest process.
+    for (int i = 0; i < 5000; ++i) {
+      if (fork() == 0) {
+        hang();
+      }
+    }
+    hang();
+  }
+  if (mode == "raw-hang") {
+    // UML in `run`: the console raw, then killed before it could restore it.
+    termios modes{};
+    if (tcgetattr(STDIN_FILENO, &modes) == 0) {
+      cfmakeraw(&modes);
+      tcsetattr(STDIN_FILENO, TCSANOW, &modes);
+    }
+    say("FAKE-RAW");
     hang();
   }
   if (mode == "hang-children") {

@@ -3,11 +3,16 @@
 // was left afterwards: processes of the fake's session, its umid directory, COW files.
 
 #define CATCH_CONFIG_MAIN
+#include <pty.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -64,17 +69,23 @@ struct Helper {
   std::map<std::string, std::string> env;
   std::optional<std::string> input;  // the helper's stdin (a file); else /dev/null
 
-  Helper() { std::ofstream(rootfs) << "not really an image\n"; }
+  // The fake's record: in the --hostfs directory, which the confined fake may write
+  // (the work dir it may not).
+  fs::path shared = dir / "shared";
+
+  Helper() {
+    std::ofstream(rootfs) << "not really an image\n";
+    fs::create_directories(shared);
+  }
 
   std::vector<std::string> base_args(const std::string& mode, const std::string& sub = "test") {
-    return {sub,          "--kernel",    FAKE_LINUX, "--rootfs",    rootfs.string(),
-            "--work-dir", work.string(), "--append", "fake=" + mode};
+    return {sub,           "--kernel", FAKE_LINUX,      "--rootfs", rootfs.string(), "--work-dir",
+            work.string(), "--hostfs", shared.string(), "--append", "fake=" + mode};
   }
 
   bp::child start(const std::vector<std::string>& args) {
     auto environment = boost::this_process::environment();
-    // In the work dir: the confined fake kernel may write nowhere else.
-    environment["FAKE_RECORD"] = (work / "record").string();
+    environment["FAKE_RECORD"] = (shared / "record").string();
     for (const auto& [key, value] : env) {
       environment[key] = value;
     }
@@ -115,7 +126,7 @@ struct Helper {
 
   std::vector<std::string> record() const {
     std::vector<std::string> lines;
-    std::istringstream in(slurp(work / "record"));
+    std::istringstream in(slurp(shared / "record"));
     for (std::string line; std::getline(in, line);) {
       lines.push_back(line);
     }
@@ -461,18 +472,31 @@ TEST_CASE("COW files: one per disk, removed afterwards unless --keep-cow") {
 }
 
 TEST_CASE("a work dir too long for UML's sockets falls back to a short uml_dir") {
+  // Issue #12: the old fallback, /tmp/uml-helper-<uid>, was predictable: another user
+  // could make it first (mode 0777, or a symlink) and get the mconsole socket. Made
+  // here as such a trap when it does not exist; it must not be used.
+  const fs::path trap = fs::path("/tmp") / ("uml-helper-" + std::to_string(getuid()));
+  std::error_code ec;
+  const bool made_trap = fs::create_directory(trap, ec);
+  if (made_trap) {
+    fs::permissions(trap, fs::perms::all, ec);
+  }
   Helper h;
   h.work = h.dir / std::string(100, 'w');
   const auto r = h.run_mode("pass");
   INFO(r.out << r.err);
   CHECK(r.status == 0);
   CHECK(r.err.find("too long for UML's sockets") != std::string::npos);
-  const auto log = slurp(h.work / "console.log");
-  CHECK(log.find("uml_dir=/tmp/uml-helper-") != std::string::npos);
-  const auto umid = h.arg("umid");
-  REQUIRE_FALSE(umid.empty());
-  CHECK_FALSE(fs::exists(fs::path("/tmp") / ("uml-helper-" + std::to_string(getuid())) / umid));
+  const auto uml_dir = h.arg("uml_dir");
+  INFO("uml_dir=" << uml_dir);
+  CHECK(uml_dir.starts_with("/tmp/uml-"));
+  CHECK(fs::path(uml_dir) != trap);
+  CHECK(h.state("uml_dir_mode") == std::to_string(0700));  // private while UML ran
+  CHECK_FALSE(fs::exists(uml_dir));                        // this boot's own: removed
   h.check_nothing_left();
+  if (made_trap) {
+    fs::remove(trap, ec);
+  }
 }
 
 TEST_CASE("a flood of console output: all of it in the log, the verdict still right") {
@@ -614,4 +638,315 @@ TEST_CASE("UML runs on the one CPU the helper claimed, or on any with --no-pin")
     CHECK(slurp(h.work / "console.log").find("# uml-helper: UML runs on any CPU") !=
           std::string::npos);
   }
+}
+
+// --- issue #12: a host the guest cannot reach, runs that leave nothing -------------------
+
+TEST_CASE("persist: UML may write its COW file and nothing beside it") {
+  Helper h;
+  const auto build = h.dir / "build";  // as uml_add_run's --persist: in the build tree
+  fs::create_directories(build);
+  std::ofstream(build / "sentinel") << "build.ninja\n";
+  const auto cow = build / "run.cow";
+  h.env["FAKE_PROBE"] = (build / "sentinel").string() + ":" + (build / "new").string() + ":" +
+                        (h.work / "new").string() + ":" + cow.string();
+  auto args = h.base_args("probe", "run");
+  args.insert(args.end(), {"--persist", cow.string()});
+  const auto r = h.run(args);
+  INFO(r.out << r.err);
+  CHECK(r.status == 0);
+  CHECK(r.out.find("FAKE-PROBE " + (build / "sentinel").string() + " denied") != std::string::npos);
+  CHECK(r.out.find("FAKE-PROBE " + (build / "new").string() + " denied") != std::string::npos);
+  CHECK(r.out.find("FAKE-PROBE " + (h.work / "new").string() + " denied") != std::string::npos);
+  CHECK(r.out.find("FAKE-PROBE " + cow.string() + " written") != std::string::npos);
+  CHECK(slurp(build / "sentinel") == "build.ninja\n");
+  CHECK_FALSE(fs::exists(build / "new"));
+  // UML found its COW file made, in UML's own format (magic "MOOO", version 3).
+  CHECK(slurp(h.shared / "record").find("cow-open=ok") != std::string::npos);
+  CHECK((fs::status(cow).permissions() & (fs::perms::group_all | fs::perms::others_all)) ==
+        fs::perms::none);
+}
+
+TEST_CASE("no hostfs route to /dev or the work dir or the RAM dir and the RAM file still works") {
+  Helper h;
+  const auto ram = h.dir / "ram";  // TMPDIR: where the guest RAM goes
+  fs::create_directories(ram);
+  h.env["TMPDIR"] = ram.string();
+  const auto shm = fs::path("/dev/shm") / ("uml-fault-probe-" + std::to_string(getpid()));
+  h.env["FAKE_PROBE"] = shm.string() + ":" + (h.work / "fill").string() + ":" +
+                        (ram / "fill").string() + ":" + (h.shared / "allowed").string();
+  const auto r = h.run_mode("probe");
+  INFO(r.out << r.err);
+  CHECK(r.status == 0);
+  const auto log = slurp(h.work / "console.log");
+  for (const auto& path : {shm, h.work / "fill", ram / "fill"}) {
+    CHECK(log.find("FAKE-PROBE " + path.string() + " denied") != std::string::npos);
+    CHECK_FALSE(fs::exists(path));
+  }
+  CHECK(log.find("FAKE-PROBE " + (h.shared / "allowed").string() + " written") !=
+        std::string::npos);
+  CHECK(h.state("ram") == "ok");  // O_TMPFILE needs no create right
+  // A file-size limit bounds what any one file can take, above the RAM and COW files.
+  CHECK(h.state("fsize") != "unlimited");
+  std::error_code ec;
+  fs::remove(shm, ec);
+  CHECK(fs::is_empty(ram));
+}
+
+TEST_CASE("without --hostfs, hostfs's root is a path below which nothing resolves") {
+  Helper h;
+  const auto r = h.run({"test", "--kernel", FAKE_LINUX, "--rootfs", h.rootfs.string(), "--work-dir",
+                        h.work.string(), "--append", "fake=pass"});
+  INFO(r.out << r.err);
+  CHECK(r.status == 0);
+  CHECK(slurp(h.work / "console.log").find(" hostfs=/dev/null ") != std::string::npos);
+}
+
+TEST_CASE("under umask 000 the socket dir, COW files and UML's own files stay private") {
+  Helper h;
+  const mode_t old = ::umask(0);
+  const auto r = h.run_mode("pass", {"--keep-cow"});
+  ::umask(old);
+  INFO(r.out << r.err);
+  CHECK(r.status == 0);
+  CHECK(h.state("umask") == std::to_string(077));  // what UML makes: sockets, umid dir
+  CHECK(h.state("uml_dir_mode") == std::to_string(0700));
+  const auto cows = h.files_in(h.work, ".cow");
+  REQUIRE(cows.size() == 1);
+  CHECK((fs::status(cows[0]).permissions() & fs::perms::mask) ==
+        (fs::perms::owner_read | fs::perms::owner_write));
+}
+
+TEST_CASE("a kernel that is no ELF file is the caller's error (exit 2), not a skip") {
+  Helper h;
+  const auto script = h.dir / "linux";
+  std::ofstream(script) << "#!/bin/sh\necho not a kernel\n";
+  fs::permissions(script, fs::perms::owner_all);
+  const auto r = h.run({"test", "--kernel", script.string(), "--rootfs", h.rootfs.string(),
+                        "--work-dir", h.work.string()});
+  INFO(r.out << r.err);
+  CHECK(r.status == 2);
+  CHECK(r.err.find("not an ELF executable: is this the UML kernel `linux`") != std::string::npos);
+  CHECK_FALSE(fs::exists(h.work / "u"));
+}
+
+TEST_CASE("mem above the host's RAM is the caller's error (exit 2) naming the limit") {
+  Helper h;
+  const auto r = h.run_mode("pass", {"--mem", "100000G"});
+  INFO(r.out << r.err);
+  CHECK(r.status == 2);
+  CHECK(r.err.find("--mem 100000G: ") != std::string::npos);
+  CHECK(r.err.find("is more than this host's RAM (MemTotal ") != std::string::npos);
+  CHECK(r.err.find("use a --mem of at most") != std::string::npos);
+  CHECK_FALSE(fs::exists(h.work));  // nothing made
+}
+
+TEST_CASE("a work dir whose filesystem cannot hold the COW files: a clear host error") {
+  if (!fs::exists("/usr/bin/unshare") || std::system("unshare -Urm true 2>/dev/null") != 0) {
+    WARN("SKIPPED: needs an unprivileged user+mount namespace (unshare -Urm) for a small tmpfs");
+    return;
+  }
+  Helper h;
+  // A 4 MiB image, a 1 MiB filesystem for the work dir.
+  fs::resize_file(h.rootfs, 4 << 20);
+  const auto script = "mount -t tmpfs -o size=1m tmpfs '" + h.work.string() + "' && exec \"$@\"";
+  fs::create_directories(h.work);
+  auto args = h.base_args("pass");
+  args.insert(args.begin(), {"-Urm", "sh", "-c", script, "sh", UML_HELPER});
+  auto environment = boost::this_process::environment();
+  environment["FAKE_RECORD"] = (h.shared / "record").string();
+  bp::child child(bp::exe = "/usr/bin/unshare", bp::args = args, environment,
+                  bp::std_out > (h.dir / "stdout").string(),
+                  bp::std_err > (h.dir / "stderr").string(), bp::std_in < bp::null);
+  const auto r = h.finish(child, std::chrono::steady_clock::now());
+  INFO(r.out << r.err);
+  CHECK(r.status == 125);
+  CHECK(r.err.find("the filesystem has") != std::string::npos);
+  CHECK(r.err.find("free space there, or use --work-dir on a filesystem with room") !=
+        std::string::npos);
+  CHECK(h.record().empty());  // UML never started
+}
+
+TEST_CASE("a fork bomb in the guest is stopped at the process cap, nothing left") {
+  Helper h;
+  std::atomic<bool> done{false};
+  std::atomic<std::size_t> peak{0};
+  std::thread watch([&] {
+    pid_t sid = 0;
+    while (!done) {
+      if (sid == 0 && !h.state("sid").empty()) {
+        sid = std::stoi(h.state("sid"));
+      }
+      if (sid != 0) {
+        peak = std::max<std::size_t>(peak, uml::process::session_members(sid).size());
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+  });
+  const auto r = h.run_mode("fork-bomb", {"--timeout", "30"});
+  done = true;
+  watch.join();
+  INFO(r.out << r.err << "peak " << peak);
+  CHECK(r.status == 1);
+  CHECK(r.out.find("the guest made more than 500 host processes") != std::string::npos);
+  CHECK(r.seconds < 10);
+  CHECK(peak < 1000);  // the cap plus what one 100 ms round lets a bomb add here
+  h.check_nothing_left();
+}
+
+namespace {
+
+// The state letter of a process, or 0 when it is gone.
+char state_of(pid_t pid) {
+  const auto text = slurp("/proc/" + std::to_string(pid) + "/stat");
+  const auto info = uml::process::parse_proc_stat(text);
+  return info ? info->state : 0;
+}
+
+std::vector<pid_t> children_of(pid_t pid) {
+  std::istringstream in(
+      slurp("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children"));
+  std::vector<pid_t> pids;
+  for (pid_t child = 0; in >> child;) {
+    pids.push_back(child);
+  }
+  return pids;
+}
+
+}  // namespace
+
+// SIGKILL at moments of the helper's first milliseconds, caught by watching it: as soon
+// as it has a child, while its ptrace probe child is stopped, and as soon as the guest
+// RAM's directory exists.
+TEST_CASE("SIGKILL in the helper's first milliseconds leaves no process and no directory") {
+  for (const std::string moment : {"first child", "ptrace probe", "RAM dir"}) {
+    bool caught = false;
+    for (int attempt = 0; attempt < 30 && !caught; ++attempt) {
+      Helper h;
+      INFO(moment << ", attempt " << attempt);
+      const auto ram = h.dir / "ram";
+      fs::create_directories(ram);
+      auto environment = boost::this_process::environment();
+      environment["TMPDIR"] = ram.string();
+      environment["FAKE_RECORD"] = (h.shared / "record").string();
+      bp::ipstream out;  // a pipe, as ctest and ninja read the helper's output
+      bp::child child(UML_HELPER, bp::args = h.base_args("hang"), environment, bp::std_out > out,
+                      bp::std_err > bp::null, bp::std_in < bp::null);
+      pid_t probe = 0;
+      const auto until = std::chrono::steady_clock::now() + 3s;
+      while (!caught && std::chrono::steady_clock::now() < until && child.running()) {
+        if (moment == "first child") {
+          // Its first child at once (the guardian, or the ptrace probe before it stops:
+          // a probe that outlives the helper there stops for ever, holding stdout).
+          if (const auto children = children_of(child.id()); !children.empty()) {
+            ::kill(child.id(), SIGKILL);
+            probe = children.back();
+            caught = true;
+          }
+        } else if (moment == "ptrace probe") {
+          for (const pid_t c : children_of(child.id())) {
+            const char state = state_of(c);
+            if (state == 't' || state == 'T') {
+              ::kill(child.id(), SIGKILL);
+              probe = c;
+              caught = true;
+            }
+          }
+        } else {
+          std::error_code ec;
+          if (!fs::is_empty(ram, ec)) {
+            ::kill(child.id(), SIGKILL);
+            caught = true;
+          }
+        }
+      }
+      ::kill(child.id(), SIGKILL);
+      child.wait();
+      // End of file soon: nothing the helper started holds its stdout.
+      std::atomic<bool> eof{false};
+      std::thread reader([&] {
+        std::string line;
+        while (std::getline(out, line)) {
+        }
+        eof = true;
+      });
+      for (int i = 0; i < 300 && !eof; ++i) {
+        std::this_thread::sleep_for(10ms);
+      }
+      if (probe != 0) {
+        for (int i = 0; i < 300 && state_of(probe) != 0 && state_of(probe) != 'Z'; ++i) {
+          std::this_thread::sleep_for(10ms);
+        }
+        const char left = state_of(probe);
+        CHECK((left == 0 || left == 'Z'));  // no stopped orphan
+        ::kill(probe, SIGKILL);             // should it have lingered: the test still ends
+      }
+      CHECK(eof);
+      reader.join();
+      const auto clean = [&] {
+        std::error_code ec;
+        return fs::is_empty(ram, ec) && !fs::exists(h.work / "u") &&
+               h.files_in(h.work, ".cow").empty();
+      };
+      for (int i = 0; i < 500 && !clean(); ++i) {
+        std::this_thread::sleep_for(10ms);
+      }
+      CHECK(clean());
+      if (!h.state("sid").empty()) {
+        const auto sid = std::stoi(h.state("sid"));
+        uml::process::kill_session(sid);
+      }
+    }
+    if (!caught) {
+      WARN("the helper was never caught at the " << moment << " (too fast here): not tested");
+    }
+  }
+}
+
+TEST_CASE("SIGKILL of an interactive run: the guardian restores the terminal") {
+  int master = -1;
+  int slave = -1;
+  REQUIRE(::openpty(&master, &slave, nullptr, nullptr, nullptr) == 0);
+  termios before{};
+  REQUIRE(::tcgetattr(slave, &before) == 0);
+  Helper h;
+  auto environment = boost::this_process::environment();
+  environment["FAKE_RECORD"] = (h.shared / "record").string();
+  const auto args = h.base_args("raw-hang", "run");
+  FILE* tty = ::fdopen(::dup(slave), "r+");
+  REQUIRE(tty != nullptr);
+  bp::child child(UML_HELPER, bp::args = args, environment, bp::std_in<tty, bp::std_out> tty,
+                  bp::std_err > bp::null);
+  std::fclose(tty);
+  h.wait_for_fake();
+  termios during{};
+  for (int i = 0; i < 300; ++i) {
+    ::tcgetattr(slave, &during);
+    if ((during.c_lflag & ICANON) == 0) {
+      break;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  CHECK((during.c_lflag & ICANON) == 0);  // the fake made it raw
+  ::kill(child.id(), SIGKILL);
+  child.wait();
+  termios after{};
+  for (int i = 0; i < 500; ++i) {
+    ::tcgetattr(slave, &after);
+    if ((after.c_lflag & ICANON) != 0) {
+      break;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  CHECK(after.c_lflag == before.c_lflag);
+  CHECK(after.c_iflag == before.c_iflag);
+  CHECK(after.c_oflag == before.c_oflag);
+  const auto sid = std::stoi(h.state("sid"));
+  for (int i = 0; i < 500 && !uml::process::session_members(sid).empty(); ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  CHECK(uml::process::session_members(sid).empty());
+  uml::process::kill_session(sid);
+  ::close(master);
+  ::close(slave);
 }

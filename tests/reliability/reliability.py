@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 SKIP = 77
-FALLBACK_UML_DIR = Path(f"/tmp/uml-helper-{os.getuid()}")  # the helper's, for long work dirs
+FALLBACK_UML_DIRS = "/tmp/uml-??????"  # the helper's private per-boot uml_dir, for long work dirs
 failures = []
 
 
@@ -136,7 +136,8 @@ def leftovers(watch, work_dirs, wait=5):
             left += glob.glob(f"{work}/{umid}-*.cow")
             # os.path.exists: a fallback dir of another user (uid 0 inside an
             # unshare -U is not root's) is not ours and cannot be stat'ed.
-            left += [str(d) for d in (Path(work) / "u" / umid, FALLBACK_UML_DIR / umid) if os.path.exists(d)]
+            left += [str(d) for d in [Path(work) / "u" / umid] if os.path.exists(d)]
+            left += glob.glob(f"{FALLBACK_UML_DIRS}/{umid}")
     return left
 
 
@@ -672,8 +673,8 @@ def soak_100(p):
         time.sleep(0.5)
         new_shm &= set(os.listdir("/dev/shm"))
     check(not new_shm, f"nothing of UML's left in /dev/shm ({sorted(new_shm)})")
-    ours = [n for n in (os.listdir(FALLBACK_UML_DIR) if FALLBACK_UML_DIR.is_dir() else []) if n in umids]
-    check(not ours, f"nothing of these boots in {FALLBACK_UML_DIR} ({ours})")
+    ours = [d for d in glob.glob(f"{FALLBACK_UML_DIRS}/*") if os.path.basename(d) in umids]
+    check(not ours, f"nothing of these boots in {FALLBACK_UML_DIRS} ({ours})")
     try:
         child = os.waitpid(-1, os.WNOHANG)
     except ChildProcessError:

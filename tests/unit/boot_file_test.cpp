@@ -194,3 +194,25 @@ TEST_CASE("KUnit listing: cases after their suite's line, each once, odd names a
   CHECK(listing.cases == std::vector<std::string>{"ringbuf.push_pop", "ringbuf.wraps"});
   CHECK(listing.unselectable == std::vector<std::string>{"ringbuf.param[1]"});
 }
+
+TEST_CASE("boot files: a test's argv words become debug's --command, not gdb's arguments") {
+  TempFile file("kernel=/k\nrootfs=/r\nargv=printf\nargv=<%s>\nargv=[a b]\n");
+  auto l = lookup();
+  const auto test_kind = l.kind;
+  l.kind = [test_kind](std::string_view sub, std::string_view name) -> std::optional<OptionKind> {
+    if (sub == "debug" && name == "command") {
+      return OptionKind::Value;
+    }
+    return test_kind(sub == "debug" ? "run" : sub, name);
+  };
+  l.known = [known = l.known](std::string_view name) { return name == "command" || known(name); };
+  // After `--` come gdb's own options; the guest command stays the description's.
+  const auto args = uml::expand_boot_files({"debug", "--boot", file.path(), "--", "-ex", "run"}, l);
+  const std::vector<std::string> expected{
+      "debug", "--kernel=/k", "--rootfs=/r", "--command=printf '<%s>' '[a b]'", "--", "-ex", "run"};
+  CHECK(args == expected);
+  // --command given: it wins.
+  const auto own = uml::expand_boot_files({"debug", "--boot", file.path(), "--command", "true"}, l);
+  CHECK(own ==
+        std::vector<std::string>{"debug", "--kernel=/k", "--rootfs=/r", "--command", "true"});
+}

@@ -139,3 +139,22 @@ TEST_CASE("the length counts separators, the NUL and UML's own console=tty0") {
   CHECK(uml::command_line_length({}) == std::string("console=tty0").size() + 1);
   CHECK(uml::command_line_length({"a", "bc"}) == 13 + 2 + 3);
 }
+
+TEST_CASE("without --hostfs, hostfs gets a root below which no path resolves") {
+  uml::BootSpec spec;
+  spec.disks = {{"/img/root.img", "/w/c.cow"}};
+  spec.umid = "u";
+  spec.uml_dir = "/w/u";
+  const auto args = uml::kernel_arguments(spec);
+  CHECK(std::find(args.begin(), args.end(), "hostfs=/dev/null") != args.end());
+  CHECK(std::find(args.begin(), args.end(), "UML_HOSTFS=1") == args.end());
+  spec.hostfs = "/share";
+  const auto with = uml::kernel_arguments(spec);
+  CHECK(std::find(with.begin(), with.end(), "hostfs=/share") != with.end());
+  CHECK(std::find(with.begin(), with.end(), "hostfs=/dev/null") == with.end());
+  spec.hostfs.reset();
+  spec.close_hostfs = false;  // --no-confine: the guest mounts what it likes
+  const auto open = uml::kernel_arguments(spec);
+  CHECK(std::none_of(open.begin(), open.end(),
+                     [](const std::string& arg) { return arg.starts_with("hostfs="); }));
+}

@@ -1,6 +1,7 @@
 #include "confine.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -8,6 +9,9 @@
 #include <fstream>
 
 #include <catch2/catch.hpp>
+
+#include "cow.hpp"
+#include "error.hpp"
 
 namespace fs = std::filesystem;
 using uml::ConfineRule;
@@ -26,7 +30,9 @@ uml::ConfineInput sample_input() {
   uml::ConfineInput input;
   input.kernel = "/k/linux";
   input.images = {"/img/root.img", "/img/data.img"};
-  input.write_dirs = {"/w", "/w/u", "/dev/shm/uml-helper-abc"};
+  input.cows = {"/w/uh1-ubd0.cow", "/persist/my.cow"};
+  input.uml_dir = "/w/u";
+  input.ram_dir = "/dev/shm/uml-helper-abc";
   return input;
 }
 
@@ -52,15 +58,30 @@ TEST_CASE("confinement rules: what UML needs, and no other host path") {
     REQUIRE(rule);
     CHECK(rule->access == rights::read_file);
   }
-  for (const auto* dir : {"/w", "/w/u", "/dev/shm/uml-helper-abc", "/share"}) {
+  for (const auto* dir : {"/w/u", "/share"}) {
     const auto* rule = find_rule(rules, dir);
     REQUIRE(rule);
-    CHECK((rule->access & rights::write_file) != 0);
-    CHECK((rule->access & rights::refer) != 0);
+    CHECK(rule->access == rights::all);
   }
+  // The COW files exactly (the helper made them), never their directories (issue #12:
+  // --persist's directory is the build tree); the RAM dir without any create right.
+  for (const auto* cow : {"/w/uh1-ubd0.cow", "/persist/my.cow"}) {
+    const auto* rule = find_rule(rules, cow);
+    REQUIRE(rule);
+    CHECK(rule->access == (rights::read_file | rights::write_file | rights::truncate));
+  }
+  CHECK(find_rule(rules, "/dev/shm/uml-helper-abc")->access ==
+        (rights::read | rights::write_file | rights::truncate));
+  for (const auto* denied : {"/w", "/persist", "/dev", "/dev/shm"}) {
+    CHECK_FALSE(find_rule(rules, denied));
+  }
+  // UML's pty check opens a pair; /dev/pts cannot be listed or written beside.
+  CHECK(find_rule(rules, "/dev/pts")->access ==
+        (rights::read_file | rights::write_file | rights::ioctl_dev));
+  CHECK(find_rule(rules, "/dev/null")->access == (rights::read_file | rights::write_file));
+  CHECK(find_rule(rules, "/dev/urandom")->access == rights::read_file);
   CHECK(find_rule(rules, "/proc")->access == rights::read);
   CHECK(find_rule(rules, "/sys")->access == rights::read);
-  CHECK((find_rule(rules, "/dev")->access & rights::write_file) != 0);
   // Only ld.so.cache of /etc; nothing for /, /home, /tmp or the image's directory.
   CHECK(find_rule(rules, "/etc/ld.so.cache")->access == rights::read_file);
   for (const auto* denied : {"/", "/etc", "/home", "/tmp", "/img", "/root", "/k"}) {
@@ -79,11 +100,14 @@ TEST_CASE("confinement rules: no hostfs directory, missing system directories sk
   // Only the boot's own directories are writable.
   std::vector<fs::path> writable;
   for (const auto& rule : rules) {
-    if ((rule.access & rights::write_file) != 0 && rule.path != "/dev") {
+    const bool device =
+        rule.path == "/dev/null" || rule.path == "/dev/ptmx" || rule.path == "/dev/pts";
+    if ((rule.access & rights::write_file) != 0 && !device) {
       writable.push_back(rule.path);
     }
   }
-  CHECK(writable == std::vector<fs::path>{"/w", "/w/u", "/dev/shm/uml-helper-abc"});
+  CHECK(writable == std::vector<fs::path>{"/w/uh1-ubd0.cow", "/persist/my.cow", "/w/u",
+                                          "/dev/shm/uml-helper-abc"});
 }
 
 TEST_CASE("handled access rights follow the Landlock ABI") {
@@ -115,7 +139,7 @@ TEST_CASE("a confined child reaches the allowed directory and nothing beside it"
 
   uml::ConfineInput input;
   input.kernel = "/bin/true";
-  input.write_dirs = {root / "allowed"};
+  input.uml_dir = root / "allowed";
   const auto confinement = uml::confine(uml::confine_rules(input));
   REQUIRE(confinement.fd() >= 0);
 
@@ -147,4 +171,40 @@ TEST_CASE("a confined child reaches the allowed directory and nothing beside it"
   CHECK(fs::exists(root / "allowed/new"));
   CHECK_FALSE(fs::exists(root / "outside/new"));
   fs::remove_all(root);
+}
+
+// UML's COW format (arch/um/drivers/cow_user.c): the helper makes the file, UML opens it.
+TEST_CASE("COW files: UML's version-3 header, sparse, private, an existing one kept") {
+  char tmpl[] = "/tmp/uml-cow-test-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  const fs::path dir = tmpl;
+  const auto base = dir / "root.img";
+  { std::ofstream(base) << std::string(3 * 512 + 7, 'b'); }
+  const mode_t old = ::umask(0);
+  uml::create_cow_file(dir / "a.cow", base);
+  ::umask(old);
+  // Header 4128 bytes -> bitmap at 8192; 4 sectors -> 1 byte of bitmap; data at 12288.
+  CHECK(uml::cow_file_size(3 * 512 + 7) == 12288 + 3 * 512 + 7);
+  CHECK(fs::file_size(dir / "a.cow") == uml::cow_file_size(3 * 512 + 7));
+  CHECK((fs::status(dir / "a.cow").permissions() & fs::perms::mask) ==
+        (fs::perms::owner_read | fs::perms::owner_write));
+  std::ifstream in(dir / "a.cow", std::ios::binary);
+  std::string header(4128, '\0');
+  in.read(header.data(), static_cast<std::streamsize>(header.size()));
+  CHECK(header.substr(0, 8) == std::string("OOOM\0\0\0\3", 8));           // big-endian magic, v3
+  CHECK(header.substr(12, 8) == std::string("\0\0\0\0\0\0\x06\x07", 8));  // size 1543
+  CHECK(header.substr(20, 4) == std::string("\0\0\x02\0", 4));            // sector 512
+  CHECK(header.substr(24, 4) == std::string("\0\0\x10\0", 4));            // align 4096
+  CHECK(header.substr(32, base.string().size()) == fs::canonical(base).string());
+
+  // --persist: its data is the point; only made private.
+  fs::permissions(dir / "a.cow", fs::perms::all);
+  { std::ofstream(dir / "a.cow", std::ios::app) << "data"; }
+  const auto size = fs::file_size(dir / "a.cow");
+  uml::create_cow_file(dir / "a.cow", base);
+  CHECK(fs::file_size(dir / "a.cow") == size);
+  CHECK((fs::status(dir / "a.cow").permissions() & fs::perms::mask) == fs::perms::owner_all);
+
+  CHECK_THROWS_AS(uml::create_cow_file(dir / "b.cow", dir / "missing.img"), uml::Error);
+  fs::remove_all(dir);
 }

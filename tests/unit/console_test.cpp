@@ -1,7 +1,13 @@
 #include "console.hpp"
 
+#include <unistd.h>
+
+#include <filesystem>
+
 #include <catch2/catch.hpp>
 
+#include "process/files.hpp"
+#include "report.hpp"
 #include "support.hpp"
 #include "text.hpp"
 
@@ -178,4 +184,88 @@ TEST_CASE("script output: after the marker everything passes as it is, blank lin
   CHECK(output.feed(std::string("\nUML-INPUT ") + nonce + "\r\n\n\nUML-INPUT x\n") ==
         "\n\nUML-INPUT x\n");
   CHECK(output.feed("\n\n") == "\n\n");
+}
+
+TEST_CASE("the last result marker counts, the others are counted") {
+  // A guest process printed a marker with the real nonce; init's own comes last.
+  const auto found = classify_console(
+      "UML-BOOTED 0123456789abcdef\n"
+      "UML-COMMAND 0123456789abcdef\n"
+      "UML-RESULT 0123456789abcdef 0\n"
+      "\n"
+      "UML-RESULT 0123456789abcdef 1\n",
+      nonce);
+  REQUIRE(found.result);
+  CHECK(*found.result == 1);
+  CHECK(found.result_markers == 2);
+}
+
+TEST_CASE("KTAP counts only before init's UML-COMMAND marker") {
+  const std::string console =
+      "KTAP version 1\n1..0\n"
+      "UML-BOOTED 0123456789abcdef\n"
+      "x UML-COMMAND 0123456789abcdef\n"
+      "KTAP version 1\n1..1\nok 1 fake\n"
+      "UML-COMMAND 0123456789abcdef\n";  // a guest's copy: only the first counts
+  const auto found = classify_console(console, nonce);
+  REQUIRE(found.command_offset);
+  CHECK(uml::before_command(console, found) ==
+        "KTAP version 1\n1..0\nUML-BOOTED 0123456789abcdef\n");
+  CHECK(uml::after_command(console, found).starts_with("x UML-COMMAND"));
+  // The fake case is not a result; it is counted to say why.
+  const auto evidence = uml::kunit_evidence(console, found);
+  CHECK(evidence.report.cases.empty());
+  CHECK(evidence.after_command == 1);
+  // No marker: the command never started, all of the console is the kernel's and init's.
+  const std::string boot_only = "KTAP version 1\n1..1\nok 1 a\n";
+  const auto unstarted = classify_console(boot_only, nonce);
+  CHECK(uml::before_command(boot_only, unstarted) == boot_only);
+}
+
+TEST_CASE("a reboot is seen in the console and while it streams") {
+  CHECK(classify_console("[    1.0] reboot: Restarting system\n", nonce).reboot ==
+        "reboot: Restarting system");
+  CHECK(classify_console("sysrq: Resetting\n", nonce).reboot);
+  CHECK_FALSE(classify_console("reboot: Power down\n", nonce).reboot);
+  CHECK_FALSE(classify_console("echo reboot: Restarting system\n", nonce).reboot);
+  CHECK(classify_console(
+            "UML-BOOTED 0123456789abcdef\nLinux version\nUML-BOOTED 0123456789abcdef\n", nonce)
+            .reboot);
+
+  uml::RebootWatch watch(nonce);
+  CHECK_FALSE(watch.feed("UML-BOOTED 0123456789abcdef\nok\nreboot: Restart"));
+  CHECK(watch.feed("ing system\n"));
+  uml::RebootWatch twice(nonce);
+  CHECK_FALSE(twice.feed("UML-BOOTED 0123456789abcdef\n"));
+  CHECK(twice.feed("Linux version 6.12\nUML-BOOTED 0123456789abcdef\n"));
+}
+
+TEST_CASE("init's output starts at its first marker, not at the nonce on the command line") {
+  const std::string console =
+      "Kernel command line: UML_NONCE=0123456789abcdef init=/.uml/init\n"
+      "Calibrating delay loop... 1.00 BogoMIPS (lpj=5000)\n"
+      "\n"
+      "UML-BOOTED 0123456789abcdef\n";
+  CHECK(uml::init_output_start(console, nonce) == console.find("UML-BOOTED"));
+  CHECK(uml::init_output_start("no markers", nonce) == 10);
+}
+
+TEST_CASE("the console log stops at its limit and says how much it left out") {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("console-log-test-" + std::to_string(::getpid()));
+  const auto path = dir / "console.log";
+  {
+    uml::ConsoleLog log(path, 10);
+    log.write("# uml-helper: start\n");
+    log.console("0123456");
+    log.console("789abcdef");  // 6 bytes over
+    log.console(std::string(1000, 'x'));
+    log.write("# uml-helper: verdict\n");
+  }
+  const auto text = uml::process::read_file(path);
+  REQUIRE(text);
+  CHECK(*text ==
+        "# uml-helper: start\n0123456789\numl-helper: console log truncated at 10 bytes; 1006 "
+        "more bytes not kept\n# uml-helper: verdict\n");
+  std::filesystem::remove_all(dir);
 }

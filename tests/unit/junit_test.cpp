@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "text.hpp"
+
 namespace {
 
 std::size_t count(const std::string& text, const std::string& part) {
@@ -56,4 +58,41 @@ TEST_CASE("JUnit: one test case per KUnit case, grouped by suite") {
   uml::Outcome panic{uml::ExitCode::KernelPanic, "kernel panic: x", {}};
   const auto with_boot = uml::junit_xml({"kunit", &panic, &report, "", 2});
   CHECK(count(with_boot, "<testcase ") == 5);  // the boot's own failure is a case too
+}
+
+namespace {
+
+// Every byte sequence valid UTF-8, and no character XML 1.0 forbids.
+bool valid_xml_text(const std::string& text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 && c != '\n' && c != '\t' && c != '\r') {
+      return false;
+    }
+    const auto n = uml::utf8_length(text, i);
+    if (n == 0 || text.compare(i, n, "\xef\xbf\xbe") == 0 ||
+        text.compare(i, n, "\xef\xbf\xbf") == 0) {
+      return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("JUnit XML stays valid UTF-8 whatever bytes the guest printed") {
+  const std::string garbage =
+      "ok \xff\xfe bad \xc3 cut \xe2\x82 overlong \xc0\xaf surrogate \xed\xa0\x80 big \xf5\x80\x80"
+      "\x80 nonchar \xef\xbf\xbf ctl \x01\x1b[2J fine \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\n";
+  uml::Outcome outcome;
+  outcome.code = uml::ExitCode::CommandFailed;
+  outcome.summary = "failed: " + garbage;
+  outcome.details.push_back(garbage);
+  const auto xml = uml::junit_xml({"t\xff", &outcome, nullptr, garbage, 1.0});
+  CHECK(valid_xml_text(xml));
+  // Valid characters survive; invalid ones become U+FFFD.
+  CHECK(xml.find("fine \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80") != std::string::npos);
+  CHECK(xml.find("ok \xef\xbf\xbd\xef\xbf\xbd bad") != std::string::npos);
+  CHECK(uml::xml_escape("\xc3") == "\xef\xbf\xbd");
 }

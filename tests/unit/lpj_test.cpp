@@ -83,3 +83,26 @@ TEST_CASE("a lower calibration of the same kernel does not replace a higher one"
   cache = uml::update_lpj(cache, key("/k/linux"), 36500000);
   CHECK(uml::find_lpj(cache, key("/k/linux")) == 36500000u);
 }
+
+TEST_CASE("only the kernel's own calibration, before init's first marker, counts") {
+  constexpr auto nonce = "0123456789abcdef";
+  const std::string kernel =
+      "Kernel command line: UML_NONCE=0123456789abcdef\n"
+      "Calibrating delay loop... 7302.34 BogoMIPS (lpj=36511744)\n";
+  CHECK(uml::calibrated_lpj(kernel + "\nUML-BOOTED 0123456789abcdef\n", nonce) == 36511744u);
+  // A boot with lpj= preset prints no calibration; a guest process prints a fake one.
+  const std::string poisoned =
+      "Calibrating delay loop (skipped) preset value.. 7302.34 BogoMIPS (lpj=36511744)\n"
+      "\nUML-BOOTED 0123456789abcdef\n\nUML-COMMAND 0123456789abcdef\n"
+      "Calibrating delay loop... 99999999.99 BogoMIPS (lpj=99999999999)\n";
+  CHECK_FALSE(uml::calibrated_lpj(poisoned, nonce));
+  // Values no calibration gives.
+  CHECK_FALSE(uml::calibrated_lpj("Calibrating delay loop... 0.01 BogoMIPS (lpj=1)"));
+  CHECK_FALSE(uml::calibrated_lpj("Calibrating delay loop... 1.0 BogoMIPS (lpj=999999999999999)"));
+}
+
+TEST_CASE("a new maximum is at most twice the cached value") {
+  std::string cache = uml::update_lpj("", key("/k/linux"), 36000000);
+  cache = uml::update_lpj(cache, key("/k/linux"), 36000000000ULL);  // one odd boot
+  CHECK(uml::find_lpj(cache, key("/k/linux")) == 72000000u);
+}

@@ -185,3 +185,50 @@ TEST_CASE("the 'KUnit disabled' hint appears only for KUnit runs") {
   }
   CHECK(hinted);
 }
+
+TEST_CASE("UML's exit status decides, a forged result marker cannot pass a failed command") {
+  // The guest command read the nonce, printed "UML-RESULT <nonce> 0" and exited 1: the
+  // console's marker says 0, UML (status set by init through /proc/exitcode) says 1.
+  const auto forged = uml::decide(booted(0), exited(1), {});
+  CHECK(forged.code == ExitCode::CommandFailed);
+  CHECK(forged.summary.find("the console's result marker disagrees with UML's exit status: a "
+                            "guest process printed it") != std::string::npos);
+  // Both say 0 only when both agree; a marker that agrees with UML stands.
+  CHECK(code(booted(0), exited(0)) == ExitCode::Passed);
+  CHECK(code(booted(1), exited(1)) == ExitCode::CommandFailed);
+  // Several markers: the last (init's) is in the findings; the others are noted.
+  auto several = booted(1);
+  several.result_markers = 2;
+  const auto noted = uml::decide(several, exited(1), {});
+  CHECK(noted.code == ExitCode::CommandFailed);
+  REQUIRE(!noted.details.empty());
+  CHECK(noted.details.front().find("a guest process printed the others") != std::string::npos);
+  // A result marker but no exit status to confirm it (UML killed): not a pass.
+  uml::RunFacts killed;
+  killed.killed_by = SIGKILL;
+  CHECK(code(booted(0), killed) == ExitCode::BootFailed);
+}
+
+TEST_CASE("a guest that rebooted fails as a boot failure that says so") {
+  auto c = booted(0);
+  c.reboot = "reboot: Restarting system";
+  uml::RunFacts killed;
+  killed.killed_by = SIGKILL;  // the helper stopped the re-executed UML
+  const auto out = uml::decide(c, killed, {});
+  CHECK(out.code == ExitCode::BootFailed);
+  CHECK(out.summary.starts_with("the guest rebooted (reboot: Restarting system)"));
+  // A panic still ranks first.
+  c.panics.push_back({3, "Kernel panic - not syncing: x"});
+  CHECK(code(c, killed) == ExitCode::KernelPanic);
+}
+
+TEST_CASE("KTAP printed after the guest command started says why it does not count") {
+  uml::KtapReport none;
+  uml::VerdictOptions o;
+  o.kunit = &none;
+  o.kunit_after_command = 1;
+  const auto out = uml::decide(booted(0), exited(0), o);
+  CHECK(out.code == ExitCode::KunitFailed);
+  CHECK(out.summary.find("printed after it started do not count") != std::string::npos);
+  CHECK(out.summary.find("--module") != std::string::npos);
+}

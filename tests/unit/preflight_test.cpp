@@ -1,7 +1,9 @@
 #include "preflight.hpp"
 
+#include <stdlib.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <map>
 
 #include <catch2/catch.hpp>
@@ -17,7 +19,9 @@ TEST_CASE("uml_dir: the work dir's when UML's socket paths fit, else a short one
   const auto long_dir = fs::path("/") / std::string(90, 'd');
   const auto fallback = uml::choose_uml_dir(long_dir, 13);
   CHECK(fallback.fallback);
-  CHECK(fallback.dir == fs::path("/tmp/uml-helper-" + std::to_string(getuid())));
+  // A mkdtemp template: a fresh private directory per boot, never a predictable shared
+  // one (issue #12).
+  CHECK(fallback.dir == fs::path("/tmp/uml-XXXXXX"));
   CHECK(uml::socket_path_length(fallback.dir, 13) <= uml::max_socket_path);
   // The limit itself: 107 characters fit (108 with the NUL), 108 do not.
   const auto edge = fs::path("/") / std::string(107 - 1 - 1 - 13 - 1 - 8, 'e');
@@ -66,4 +70,37 @@ TEST_CASE("the report is fatal when any finding is, and prints what it found") {
   report.findings.push_back({uml::Severity::Fatal, "kernel", "missing"});
   CHECK_FALSE(report.ok());
   CHECK(report.format(false) == "  FAIL  kernel: missing\n");
+}
+
+TEST_CASE("mem above MemTotal is refused, naming the limit") {
+  const std::string meminfo = "MemTotal:        2048000 kB\nMemFree:  100 kB\n";
+  CHECK_FALSE(uml::mem_problem(128ULL << 20, meminfo));
+  CHECK_FALSE(uml::mem_problem(2048000ULL * 1024, meminfo));
+  const auto problem = uml::mem_problem(100000ULL << 30, meminfo);
+  REQUIRE(problem);
+  CHECK(problem->find("is more than this host's RAM (MemTotal ") != std::string::npos);
+  CHECK(problem->find("use a --mem of at most ") != std::string::npos);
+  CHECK_FALSE(uml::mem_problem(100000ULL << 30, "no such line\n"));
+}
+
+TEST_CASE("a kernel file that is no ELF executable is named as such") {
+  char tmpl[] = "/tmp/uml-preflight-test-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  const fs::path dir = tmpl;
+  std::ofstream(dir / "script") << "#!/bin/sh\n";
+  const auto problem = uml::kernel_format_problem(dir / "script");
+  REQUIRE(problem);
+  CHECK(problem->find("not an ELF executable: is this the UML kernel `linux`") !=
+        std::string::npos);
+  CHECK_FALSE(uml::kernel_format_problem("/bin/sh"));  // an ELF file passes
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a filesystem too small for the COW files is a host problem with the fix") {
+  CHECK_FALSE(uml::cow_space_problem("/w", 100, 100));
+  const auto problem = uml::cow_space_problem("/w", 64ULL << 20, 1ULL << 20);
+  REQUIRE(problem);
+  CHECK(problem->find("/w: the filesystem has ") != std::string::npos);
+  CHECK(problem->find("free, less than the COW files may grow to") != std::string::npos);
+  CHECK(problem->find("use --work-dir on a filesystem with room") != std::string::npos);
 }

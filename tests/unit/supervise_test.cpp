@@ -1,6 +1,7 @@
 #include "process/supervise.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -11,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include "process/errors.hpp"
+#include "process/proc_table.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -154,4 +156,33 @@ TEST_CASE("a supervisor given up before the end kills the program's session") {
     REQUIRE(run.next());
   }
   CHECK(uml::process::session_members(pid).empty());
+}
+
+TEST_CASE("above max_processes the whole session is killed at once and the run says so") {
+  auto spec = shell("i=0; while [ $i -lt 60 ]; do sleep 30 & i=$((i+1)); done; sleep 30");
+  spec.max_processes = 20;
+  Supervisor run(spec, 20s);
+  output_of(run);
+  const auto& result = run.result();
+  CHECK(result.facts.too_many_processes);
+  CHECK(result.facts.peak_processes > 20);
+  CHECK(result.seconds < 5);  // not the sleeps', not the timeout's
+  CHECK(uml::process::session_members(result.pid).empty());
+
+  auto calm = shell("sleep 0.3 & sleep 0.3 & wait");
+  calm.max_processes = 20;
+  Supervisor quiet(calm);
+  output_of(quiet);
+  CHECK_FALSE(quiet.result().facts.too_many_processes);
+  CHECK(quiet.result().facts.exit_status == 0);
+}
+
+TEST_CASE("the program runs under umask 077 and the file-size limit it was given") {
+  auto spec = shell("umask; ulimit -f; ulimit -H -f");
+  spec.max_file_size = 1024 * 1024;
+  const mode_t old = ::umask(0);
+  Supervisor run(spec);
+  ::umask(old);
+  // ulimit -f counts 512-byte blocks (POSIX sh, dash).
+  CHECK(output_of(run) == "0077\n2048\n2048\n");
 }

@@ -57,3 +57,33 @@ TEST_CASE("lines split at LF and CRLF and a last line without newline counts") {
   CHECK(uml::random_hex(16).size() == 16);
   CHECK(uml::random_hex(16) != uml::random_hex(16));
 }
+
+TEST_CASE("terminal_safe shows control characters instead of sending them to the terminal") {
+  using uml::terminal_safe;
+  CHECK(terminal_safe("plain\ttext\n") == "plain\ttext\n");
+  CHECK(terminal_safe("line\r\n") == "line\r\n");  // a tty's line end is harmless
+  CHECK(terminal_safe("x\033]52;c;ZXZpbA==\007y") == "x\\x1b]52;c;ZXZpbA==\\x07y");
+  CHECK(terminal_safe("\033[2J\033]0;title\007") == "\\x1b[2J\\x1b]0;title\\x07");
+  CHECK(terminal_safe("FAILED\rPASSED") == "FAILED\\x0dPASSED");
+  CHECK(terminal_safe("del\x7f") == "del\\x7f");
+  CHECK(terminal_safe("csi \xc2\x9b"
+                      "2J") == "csi \\u009b2J");  // C1 CSI as UTF-8
+  CHECK(terminal_safe("bad \x9b\xff") == "bad \\x9b\\xff");
+  CHECK(terminal_safe("caf\xc3\xa9 \xe2\x82\xac") == "caf\xc3\xa9 \xe2\x82\xac");
+  // No ESC byte ever comes out.
+  std::string all;
+  for (int c = 0; c < 256; ++c) {
+    all += static_cast<char>(c);
+  }
+  CHECK(terminal_safe(all).find('\033') == std::string::npos);
+}
+
+TEST_CASE("TerminalSafeStream keeps sequences split between chunks whole") {
+  uml::TerminalSafeStream stream;
+  std::string out = stream.feed("caf\xc3");
+  out += stream.feed("\xa9 line\r");
+  out += stream.feed("\nnext\r");
+  out += stream.feed("X\033");
+  out += stream.finish();
+  CHECK(out == "caf\xc3\xa9 line\r\nnext\\x0dX\\x1b");
+}
