@@ -1,5 +1,6 @@
 include_guard(GLOBAL)
 include("${CMAKE_CURRENT_LIST_DIR}/UmlHostTools.cmake")
+include("${CMAKE_CURRENT_LIST_DIR}/steps/guest_path.cmake")
 
 set(UML_DEBIAN_MIRROR ""
     CACHE STRING "Debian mirror for uml_add_rootfs(TYPE debian) (empty: mmdebstrap's default, deb.debian.org)")
@@ -253,22 +254,14 @@ endfunction()
 # A FILES guest path must stay inside the image: after "." and ".." are applied it must
 # not go above /. Checked again when the image is made (steps/rootfs.cmake).
 function(_uml_check_guest_path context guest)
-  string(REPLACE "/" ";" parts "${guest}")
-  set(depth 0)
-  foreach(part IN LISTS parts)
-    if(part STREQUAL "..")
-      math(EXPR depth "${depth} - 1")
-      if(depth LESS 0)
-        message(
-          FATAL_ERROR
-            "${context}: FILES guest path '${guest}' leaves the image's root (its '..' goes above "
-            "/), which would write outside the image on the host. Give an absolute guest path "
-            "inside the image, without '..', e.g. /tmp/x.")
-      endif()
-    elseif(NOT part STREQUAL "." AND NOT part STREQUAL "")
-      math(EXPR depth "${depth} + 1")
-    endif()
-  endforeach()
+  _uml_guest_path_leaves_root(leaves "${guest}")
+  if(leaves)
+    message(
+      FATAL_ERROR
+        "${context}: FILES guest path '${guest}' leaves the image's root (its '..' goes above "
+        "/), which would write outside the image on the host. Give an absolute guest path "
+        "inside the image, without '..', e.g. /tmp/x.")
+  endif()
 endfunction()
 
 # The Debian root as a tarball, made by mmdebstrap once per set of inputs and

@@ -1,0 +1,20 @@
+# Whether a FILES guest path leaves the image's root: after "." and ".." are applied it
+# goes above /. Shared by uml_add_rootfs() (configure time) and the rootfs step (build time).
+include_guard(GLOBAL)
+
+function(_uml_guest_path_leaves_root out guest)
+  string(REPLACE "/" ";" parts "${guest}")
+  set(depth 0)
+  foreach(part IN LISTS parts)
+    if(part STREQUAL "..")
+      math(EXPR depth "${depth} - 1")
+      if(depth LESS 0)
+        set(${out} TRUE PARENT_SCOPE)
+        return()
+      endif()
+    elseif(NOT part STREQUAL "." AND NOT part STREQUAL "")
+      math(EXPR depth "${depth} + 1")
+    endif()
+  endforeach()
+  set(${out} FALSE PARENT_SCOPE)
+endfunction()
