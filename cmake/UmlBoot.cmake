@@ -297,6 +297,44 @@ function(_uml_write_run_boot name)
   _uml_write_if_different("${CMAKE_CURRENT_BINARY_DIR}/${attach_name}.gdb" "${setup}")
 endfunction()
 
+# EXPECT_FINDING: known kinds, each one the kernel's configuration can report.
+function(_uml_check_expected_findings context kernel kinds)
+  # <kind>|<the kernel symbol that makes such reports>|<the CHECKS name that sets it>
+  set(table
+      kasan|KASAN|kasan
+      ubsan|UBSAN|ubsan
+      lockdep|PROVE_LOCKING|lockdep
+      atomic-sleep|DEBUG_ATOMIC_SLEEP|atomic-sleep
+      refcount||
+      list|DEBUG_LIST|list
+      debug-objects|DEBUG_OBJECTS|debug-objects
+      slab|SLUB_DEBUG|slab
+      fortify|FORTIFY_SOURCE|fortify
+      kmemleak|DEBUG_KMEMLEAK|kmemleak)
+  get_target_property(config ${kernel} UML_KERNEL_CONFIG)
+  set(known "")
+  foreach(row IN LISTS table)
+    string(REPLACE "|" ";" row "${row}")
+    list(GET row 0 kind)
+    list(GET row 1 symbol_${kind})
+    list(GET row 2 check_${kind})
+    list(APPEND known ${kind})
+  endforeach()
+  foreach(kind IN LISTS kinds)
+    if(NOT kind IN_LIST known)
+      list(JOIN known ", " known_text)
+      message(FATAL_ERROR "${context}: unknown EXPECT_FINDING kind '${kind}'; known kinds: ${known_text}.")
+    endif()
+    if(symbol_${kind})
+      _uml_config_value(value "${config}" ${symbol_${kind}})
+      if(NOT value STREQUAL "y")
+        message(FATAL_ERROR "${context}: EXPECT_FINDING ${kind} needs a kernel with CONFIG_${symbol_${kind}}=y, and "
+                            "kernel '${kernel}' has not got it: add CHECKS ${check_${kind}} to its uml_add_kernel().")
+      endif()
+    endif()
+  endforeach()
+endfunction()
+
 # uml_add_test(): the test's description, and the CTest properties that follow from it.
 function(_uml_write_test_boot name)
   set(context "uml_add_test(${name})")
@@ -308,7 +346,7 @@ function(_uml_write_test_boot name)
     "${context}"
     TEST
     "${name}")
-  foreach(kw IN ITEMS COMMAND TIMEOUT KUNIT FAIL_ON_WARN)
+  foreach(kw IN ITEMS COMMAND TIMEOUT KUNIT FAIL_ON_WARN EXPECT_FINDING NO_UNLOAD_CHECK)
     get_property(${kw} TEST "${name}" PROPERTY UML_BOOT_${kw})
   endforeach()
   if(NOT TIMEOUT MATCHES "^[0-9]+$")
@@ -322,6 +360,14 @@ function(_uml_write_test_boot name)
   if(FAIL_ON_WARN)
     _uml_boot_line(text fail-on-warn 1)
   endif()
+  if(NO_UNLOAD_CHECK)
+    _uml_boot_line(text unload-check 0)
+  endif()
+  get_property(kernel TEST "${name}" PROPERTY UML_BOOT_KERNEL)
+  _uml_check_expected_findings("${context}" "${kernel}" "${EXPECT_FINDING}")
+  foreach(kind IN LISTS EXPECT_FINDING)
+    _uml_boot_line(text expect-finding "${kind}")
+  endforeach()
   if(KUNIT)
     _uml_boot_line(text kunit 1)
     _uml_boot_line(text junit "${dir}/tests/${name}.junit.xml")

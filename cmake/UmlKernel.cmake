@@ -39,6 +39,7 @@ uml_add_kernel(<name>
   [SOURCE_DIR <dir> | SOURCE_ARCHIVE <linux-*.tar.xz|.tar.gz|.tar.bz2>]
   [CONFIG minimal|defconfig|<path/to/.config>]
   [CONFIG_FRAGMENTS <fragment>...]
+  [CHECKS <check>...]
   [EXCLUDE_FROM_ALL])
 ```
 Adds target `<name>` that builds a UML kernel (`make ARCH=um O=<dir>`), plus
@@ -53,6 +54,16 @@ Adds target `<name>` that builds a UML kernel (`make ARCH=um O=<dir>`), plus
   `defconfig`, or a full `.config` file.
 - `CONFIG_FRAGMENTS`: merged on top in order; afterwards every requested symbol
   is checked and the configure step fails listing those that did not take their value.
+- `CHECKS`: debugging checks built into the kernel, by name (merged after the
+  fragments, verified the same way, cached like any kernel): `kasan` (generic
+  KASAN), `ubsan`, `lockdep` (`PROVE_LOCKING`), `atomic-sleep`
+  (`DEBUG_ATOMIC_SLEEP`), `debug-objects`, `list` (`DEBUG_LIST`), `slab`
+  (`SLUB_DEBUG_ON`; not with `kasan`), `fortify` (`FORTIFY_SOURCE`), `kmemleak`,
+  or `all` (every one this kernel's `arch/um` can build; `kasan` rather than
+  `slab`). A check the kernel's `arch/um` cannot
+  build (`kfence`, `kcsan`, `kmsan`; `ubsan` before 6.9) is a configure error
+  naming the version. Their reports fail tests with exit code 7 (see
+  `uml_add_test`); README.md lists the symbols each one sets.
 
 The configuration is made when CMake configures, so errors show up at once and
 the kernel release is known. `<name>_menuconfig` and `<name>_nconfig` (need
@@ -64,7 +75,8 @@ a warning). `<name>_savefragment` writes the symbols changed since configure to
 prints Kbuild's lines with its progress, `[ 42%]` when a whole build of the same
 configuration was seen before, else a running count.
 
-Target properties: `UML_KERNEL_RELEASE`, `UML_KERNEL_BUILD_DIR`,
+Target properties: `UML_KERNEL_CHECKS` (the checks the built `.config` has,
+also those a fragment turned on), `UML_KERNEL_RELEASE`, `UML_KERNEL_BUILD_DIR`,
 `UML_KERNEL_IMAGE`, `UML_KERNEL_SOURCE_DIR`, `UML_KERNEL_CONFIG`,
 `UML_KERNEL_STAMP`, `UML_KERNEL_CC`.
 
@@ -83,13 +95,14 @@ Cache variables:
 #]=======================================================================]
 function(uml_add_kernel name)
   list(APPEND CMAKE_MESSAGE_CONTEXT uml_add_kernel)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "EXCLUDE_FROM_ALL" "SOURCE_DIR;SOURCE_ARCHIVE;CONFIG" "CONFIG_FRAGMENTS")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "EXCLUDE_FROM_ALL" "SOURCE_DIR;SOURCE_ARCHIVE;CONFIG"
+                        "CONFIG_FRAGMENTS;CHECKS")
   _uml_check_target_name(uml_add_kernel "${name}")
   _uml_reject_unparsed(uml_add_kernel arg)
   if(DEFINED arg_SOURCE_DIR AND DEFINED arg_SOURCE_ARCHIVE)
     message(FATAL_ERROR "uml_add_kernel(${name}): give SOURCE_DIR or SOURCE_ARCHIVE, not both.")
   endif()
-  foreach(kw IN ITEMS SOURCE_DIR SOURCE_ARCHIVE CONFIG CONFIG_FRAGMENTS)
+  foreach(kw IN ITEMS SOURCE_DIR SOURCE_ARCHIVE CONFIG CONFIG_FRAGMENTS CHECKS)
     if(kw IN_LIST arg_KEYWORDS_MISSING_VALUES)
       message(FATAL_ERROR "uml_add_kernel(${name}): ${kw} needs a value.")
     endif()
@@ -130,6 +143,11 @@ function(uml_add_kernel name)
     _uml_read_config("${fragment}" _unused_syms _unused_vals _unused_origins STRICT)
     list(APPEND fragments "${fragment}")
   endforeach()
+
+  if(arg_CHECKS)
+    _uml_kernel_checks_fragment(checks_fragment "${name}" "${source_dir}" "${arg_CHECKS}")
+    list(APPEND fragments "${checks_fragment}")
+  endif()
 
   _uml_kernel_compiler(kernel_cc "${name}")
 
@@ -271,9 +289,11 @@ function(uml_add_kernel name)
   endforeach()
   _uml_add_cache_targets()
 
+  _uml_kernel_checks_in_config(checks_built "${build_dir}/.config")
   set_target_properties(
     ${name}
-    PROPERTIES UML_KERNEL_RELEASE "${release}"
+    PROPERTIES UML_KERNEL_CHECKS "${checks_built}"
+               UML_KERNEL_RELEASE "${release}"
                UML_KERNEL_BUILD_DIR "${build_dir}"
                UML_KERNEL_IMAGE "${build_dir}/linux"
                UML_KERNEL_SOURCE_DIR "${source_dir}"
@@ -288,6 +308,123 @@ endfunction()
 # both by full path. It must be the same string for config, kernel and modules, or
 # Kbuild rebuilds everything; and "ccache" and "/usr/bin/ccache" must give the same
 # string, or the same kernel is keyed and built twice.
+# The checks CHECKS can name: <name>|<arch/um capability (empty: none)>|<symbols>.
+# Every check needs DEBUG_KERNEL; the capability is a symbol arch/um's Kconfig must
+# select for the check to be buildable on UML at this kernel version. A macro, not a
+# variable: the functions run in whatever scope find_package() loaded the package from.
+macro(_uml_kernel_checks_table out)
+  set(${out}
+      "kasan|HAVE_ARCH_KASAN|KASAN=y KASAN_GENERIC=y"
+      "ubsan|ARCH_HAS_UBSAN|UBSAN=y UBSAN_BOUNDS=y UBSAN_SHIFT=y"
+      "lockdep|LOCKDEP_SUPPORT|PROVE_LOCKING=y DEBUG_LOCK_ALLOC=y"
+      "atomic-sleep||DEBUG_ATOMIC_SLEEP=y"
+      "debug-objects||DEBUG_OBJECTS=y DEBUG_OBJECTS_FREE=y DEBUG_OBJECTS_TIMERS=y DEBUG_OBJECTS_WORK=y"
+      "list||DEBUG_LIST=y"
+      "slab||SLUB_DEBUG=y SLUB_DEBUG_ON=y"
+      "fortify|ARCH_HAS_FORTIFY_SOURCE|FORTIFY_SOURCE=y"
+      # Scanned by init after the unload check; an automatic scan would report at random times.
+      "kmemleak|HAVE_DEBUG_KMEMLEAK|DEBUG_KMEMLEAK=y DEBUG_FS=y DEBUG_KMEMLEAK_AUTO_SCAN=n"
+      # Known to the kernel, not to UML (no arch/um support): asking is an error.
+      "kfence|HAVE_ARCH_KFENCE|KFENCE=y"
+      "kcsan|HAVE_ARCH_KCSAN|KCSAN=y"
+      "kmsan|HAVE_ARCH_KMSAN|KMSAN=y")
+endmacro()
+
+# Writes the fragment for CHECKS into the build tree and returns its path.
+function(_uml_kernel_checks_fragment out name source_dir checks)
+  file(READ "${source_dir}/Makefile" makefile LIMIT 2048)
+  string(REGEX MATCH "VERSION = ([0-9]+)\nPATCHLEVEL = ([0-9]+)" _ "${makefile}")
+  set(version "${CMAKE_MATCH_1}.${CMAKE_MATCH_2}")
+  set(arch_kconfig "")
+  foreach(file IN ITEMS arch/um/Kconfig arch/x86/um/Kconfig)
+    if(EXISTS "${source_dir}/${file}")
+      file(READ "${source_dir}/${file}" content)
+      string(APPEND arch_kconfig "${content}\n")
+    endif()
+  endforeach()
+  set(known "")
+  set(buildable "")
+  _uml_kernel_checks_table(table)
+  foreach(row IN LISTS table)
+    string(REPLACE "|" ";" row "${row}")
+    list(GET row 0 check)
+    list(GET row 1 capability)
+    list(GET row 2 symbols)
+    list(APPEND known ${check})
+    set(symbols_${check} "${symbols}")
+    set(capability_${check} "${capability}")
+    if(capability STREQUAL "" OR arch_kconfig MATCHES "(select|config)[ \t]+${capability}[ \t\n]")
+      list(APPEND buildable ${check})
+    endif()
+  endforeach()
+  list(JOIN buildable ", " buildable_text)
+  set(wanted "")
+  foreach(check IN LISTS checks)
+    if(check STREQUAL "all")
+      list(APPEND wanted ${buildable})
+    elseif(NOT check IN_LIST known)
+      list(JOIN known ", " known_text)
+      message(FATAL_ERROR "uml_add_kernel(${name}): unknown check '${check}' in CHECKS; known checks: ${known_text} "
+                          "(or all).")
+    elseif(NOT check IN_LIST buildable)
+      message(
+        FATAL_ERROR "uml_add_kernel(${name}): check '${check}' cannot be built for UML with Linux ${version}: its "
+                    "arch/um does not select ${capability_${check}}. Checks this kernel can build: ${buildable_text}.")
+    else()
+      list(APPEND wanted ${check})
+    endif()
+  endforeach()
+  list(REMOVE_DUPLICATES wanted)
+  # SLUB's debug redzones trip KASAN while UML boots (init_object, before any module
+  # loads: a report in every test, and the taint turns lockdep off). KASAN finds what
+  # they find; `all` takes KASAN alone, and asking for both is an error.
+  if("kasan" IN_LIST wanted AND "slab" IN_LIST wanted)
+    if("slab" IN_LIST checks)
+      message(
+        FATAL_ERROR
+          "uml_add_kernel(${name}): CHECKS kasan and slab cannot go together on UML: SLUB_DEBUG_ON "
+          "makes KASAN report in SLUB's own init_object() at every boot. Keep kasan (it finds the "
+          "same bugs, and more).")
+    endif()
+    list(REMOVE_ITEM wanted slab)
+  endif()
+  list(JOIN wanted " " wanted_text)
+  set(fragment "# CHECKS of uml_add_kernel(${name}): ${wanted_text}\nCONFIG_DEBUG_KERNEL=y\n")
+  foreach(check IN LISTS wanted)
+    string(REPLACE " " ";" symbols "${symbols_${check}}")
+    foreach(assignment IN LISTS symbols)
+      string(REGEX MATCH "^([A-Z0-9_]+)=(.*)$" _ "${assignment}")
+      if(CMAKE_MATCH_2 STREQUAL "n")
+        string(APPEND fragment "# CONFIG_${CMAKE_MATCH_1} is not set\n")
+      else()
+        string(APPEND fragment "CONFIG_${assignment}\n")
+      endif()
+    endforeach()
+  endforeach()
+  set(path "${CMAKE_CURRENT_BINARY_DIR}/_uml/${name}.checks.config")
+  _uml_write_if_different("${path}" "${fragment}")
+  set(${out} "${path}" PARENT_SCOPE)
+endfunction()
+
+# The checks a configured kernel has, whichever way they were turned on.
+function(_uml_kernel_checks_in_config out config)
+  set(found "")
+  if(EXISTS "${config}")
+    file(READ "${config}" text)
+    _uml_kernel_checks_table(table)
+    foreach(row IN LISTS table)
+      string(REPLACE "|" ";" row "${row}")
+      list(GET row 0 check)
+      list(GET row 2 symbols)
+      string(REGEX MATCH "^[A-Z0-9_]+" first "${symbols}")
+      if(text MATCHES "\nCONFIG_${first}=y\n")
+        list(APPEND found ${check})
+      endif()
+    endforeach()
+  endif()
+  set(${out} "${found}" PARENT_SCOPE)
+endfunction()
+
 function(_uml_kernel_compiler out name)
   # Looked up at every configure: a changed UML_KERNEL_CC takes effect.
   find_program(cc_path NAMES ${UML_KERNEL_CC} NO_CACHE)

@@ -48,6 +48,7 @@ uml_add_test(NAME <name> KERNEL <kernel> ROOTFS <rootfs-or-modules-install>
   [MODULES <module-target-or-name>...]
   [COMMAND <command> [<arg>...] | KUNIT]
   [TIMEOUT <seconds>] [TIME_TRAVEL] [FAIL_ON_WARN]
+  [EXPECT_FINDING <kind>...] [NO_UNLOAD_CHECK]
   [MEM <size>] [HOSTFS <dir>] [ENV <KEY=VALUE>...] [ARGS <kernel-arg>...]
   [LABELS <label>...])
 ```
@@ -66,6 +67,24 @@ not contain spaces, commas or quotes: UML's command line splits at spaces and
 its `ubd0=<cow>,<image>` at commas, so a boot could never start; that is a
 configure error. `uml-helper debug --boot <build>/_uml/boot/<name>.boot` runs
 the test's boot under gdb.
+
+Kernel findings: a report of a kernel built with `CHECKS` (KASAN, UBSAN,
+lockdep, sleep in atomic context, debug objects, list corruption, slab, fortify,
+kmemleak; refcount warnings on any kernel) fails the test with exit code 7, even
+when the command succeeded; its stack frames are decoded (function, file, line)
+in the test's output, and the first frame in the project's modules is named on
+the summary line. `EXPECT_FINDING <kind>...` (`kasan`, `ubsan`, `lockdep`,
+`atomic-sleep`, `refcount`, `list`, `debug-objects`, `slab`, `fortify`,
+`kmemleak`) makes a negative test: it passes only when the kernel reported each
+kind (the kernel's own log records confirm it, so a guest process printing one
+does not count); the kernel must have the matching check (configure error
+otherwise). The unload check (on unless `NO_UNLOAD_CHECK`): after the command
+init removes `MODULES`, last first; a module that refuses (still in use, or no
+`module_exit`) fails the test with exit code 8, naming the module and its holders,
+and an oops or finding during the unload fails it as any other. On a `kmemleak`
+kernel init then waits until the modules have been loaded 6 s (kmemleak reports
+only older objects) and scans.
+
 With `UML_TESTS_BUILD_FIRST` (default ON) the tests depend on a fixture that
 runs `cmake --build`, so `ctest` alone takes an edited module to a result.
 
@@ -75,7 +94,8 @@ written at the end of the directory's configure from properties of the run targe
 or the test: `UML_BOOT_KERNEL`, `UML_BOOT_ROOTFS`, `UML_BOOT_MODULES`,
 `UML_BOOT_MEM`, `UML_BOOT_HOSTFS`, `UML_BOOT_ARGS`, `UML_BOOT_ENV`,
 `UML_BOOT_TIME_TRAVEL`; runs also `UML_BOOT_PERSIST`, tests `UML_BOOT_COMMAND`,
-`UML_BOOT_TIMEOUT`, `UML_BOOT_KUNIT`, `UML_BOOT_FAIL_ON_WARN`. `UML_BOOT_COMMAND` and
+`UML_BOOT_TIMEOUT`, `UML_BOOT_KUNIT`, `UML_BOOT_FAIL_ON_WARN`, `UML_BOOT_EXPECT_FINDING`,
+`UML_BOOT_NO_UNLOAD_CHECK`. `UML_BOOT_COMMAND` and
 `UML_BOOT_ENV` hold one list element per word with `%`, `;`, `\`, `[` and `]`
 percent-encoded (`%25`, `%3B`, `%5C`, `%5B`, `%5D`) and an empty word as `%`, since
 a CMake list cannot keep such words apart; a word set by hand without those
@@ -207,13 +227,15 @@ endfunction()
 
 function(uml_add_test)
   list(APPEND CMAKE_MESSAGE_CONTEXT uml_add_test)
-  cmake_parse_arguments(PARSE_ARGV 0 arg "KUNIT;TIME_TRAVEL;FAIL_ON_WARN" "NAME;KERNEL;ROOTFS;TIMEOUT;MEM;HOSTFS"
-                        "MODULES;COMMAND;ENV;ARGS;LABELS")
+  cmake_parse_arguments(PARSE_ARGV 0 arg "KUNIT;TIME_TRAVEL;FAIL_ON_WARN;NO_UNLOAD_CHECK"
+                        "NAME;KERNEL;ROOTFS;TIMEOUT;MEM;HOSTFS" "MODULES;COMMAND;ENV;ARGS;LABELS;EXPECT_FINDING")
   # Each COMMAND and ENV word exactly as written, encoded for the list property.
   set(keywords
       KUNIT
       TIME_TRAVEL
       FAIL_ON_WARN
+      NO_UNLOAD_CHECK
+      EXPECT_FINDING
       NAME
       KERNEL
       ROOTFS
@@ -262,7 +284,9 @@ function(uml_add_test)
     COMMAND
     TIMEOUT
     KUNIT
-    FAIL_ON_WARN)
+    FAIL_ON_WARN
+    EXPECT_FINDING
+    NO_UNLOAD_CHECK)
 endfunction()
 
 # One test per project that builds everything before the boot tests run.

@@ -3,13 +3,17 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <functional>
+#include <set>
 #include <utility>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "boot_file.hpp"
 #include "commands.hpp"
+#include "console.hpp"
 #include "error.hpp"
 #include "exit_code.hpp"
 #include "text.hpp"
@@ -20,10 +24,25 @@ namespace {
 
 constexpr auto protocol_help = R"(
 The guest's /.uml/init (templates/guest/uml-init) gets UML_MODE, UML_NONCE,
-UML_MODULES, UML_CMD (base64), UML_ENV (base64) and UML_HOSTFS from the kernel
-command line, mounts proc, sysfs, devtmpfs, tmpfs on /tmp and /run and hostfs on
-/mnt/host, loads the modules, runs the command and powers off with its status.
+UML_MODULES, UML_CMD (base64), UML_ENV (base64), UML_HOSTFS, UML_UNLOAD and
+UML_EXPECT from the kernel command line, mounts proc, sysfs, devtmpfs, tmpfs on /tmp
+and /run and hostfs on /mnt/host, loads the modules, runs the command, removes the
+modules (UML_UNLOAD=1), checks the kernel's log for the expected findings and powers
+off with the command's status.
 )";
+
+// --expect-finding KIND: one of finding_kinds(), else a usage error (exit 2) listing them.
+CLI::Validator finding_kind_validator() {
+  return CLI::Validator(
+      [](std::string& kind) -> std::string {
+        if (is_finding_kind(kind)) {
+          return {};
+        }
+        return fmt::format("unknown kind of kernel finding {:?}; known kinds: {}", kind,
+                           fmt::join(finding_kinds(), ", "));
+      },
+      "", "finding kind");
+}
 
 void add_boot_file_option(CLI::App& app) {
   // Expanded before parsing (expand_boot_files): declared for --help.
@@ -190,6 +209,9 @@ void check_test_options(const TestOptions& test) {
 
 }  // namespace
 
+// Flags whose default is on, with a --no-... negation.
+const std::set<std::string_view, std::less<>> default_on_flags{"unload-check"};
+
 CommandLine parse_command_line(const std::vector<std::string>& command_line) {
   CommandLine parsed;
   CLI::App app{
@@ -254,6 +276,25 @@ CommandLine parse_command_line(const std::vector<std::string>& command_line) {
       ->type_name("FILE");
   test_cmd->add_option("--tail", test.tail, "Console lines shown when the test fails")
       ->capture_default_str();
+  test_cmd
+      ->add_option("--expect-finding", test.expect_findings,
+                   fmt::format("A kernel finding this test expects (a negative test): it passes "
+                               "only when the kernel reports one of this kind, whatever the "
+                               "command's status; repeatable. KIND: {}",
+                               fmt::join(finding_kinds(), ", ")))
+      ->type_name("KIND")
+      ->allow_extra_args(false)
+      ->check(finding_kind_validator());
+  test_cmd->add_flag("--unload-check,!--no-unload-check", test.unload_check,
+                     "After the command, init removes the test's modules (--module, "
+                     "--modules-from), the last loaded first; one it cannot remove fails the "
+                     "test (exit 8). On by default");
+  test_cmd
+      ->add_option("--module-dir", test.module_dirs,
+                   "Directory with the project's .ko files (with debug info), to decode the "
+                   "stack traces of a failure; repeatable")
+      ->type_name("DIR")
+      ->allow_extra_args(false);
   test_cmd->footer(std::string(protocol_help) +
                    "\nExample:\n  uml-helper test --kernel linux "
                    "--rootfs root.img --module hello -- grep -q hello /proc/modules\n\n" +
@@ -316,7 +357,9 @@ CommandLine parse_command_line(const std::vector<std::string>& command_line) {
       return std::nullopt;
     }
     if (opt->get_type_size() == 0) {
-      return OptionKind::Flag;
+      // A flag that is on by default takes its 1/0 as a value ("--unload-check=0"): the
+      // boot file's "unload-check=0" must turn it off, not merely leave it out.
+      return default_on_flags.contains(name) ? OptionKind::Value : OptionKind::Flag;
     }
     return opt->get_items_expected_max() > 1 ? OptionKind::List : OptionKind::Value;
   };
@@ -380,6 +423,15 @@ CommandLine parse_command_line(const std::vector<std::string>& command_line) {
       test.command = shell_join(argv_command);
     }
     check_test_options(test);
+    // A kind given twice (boot file and command line) is one expectation: init prints
+    // one marker per name it gets.
+    std::vector<std::string> kinds;
+    for (auto& kind : test.expect_findings) {
+      if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) {
+        kinds.push_back(std::move(kind));
+      }
+    }
+    test.expect_findings = std::move(kinds);
   } else {
     parsed.command = Command::Doctor;
   }

@@ -3,7 +3,9 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include "console.hpp"
 #include "error.hpp"
 #include "lpj.hpp"
 #include "text.hpp"
@@ -55,6 +57,16 @@ void check_modules(const std::vector<std::string>& modules) {
   }
 }
 
+// Init splits UML_EXPECT at commas and matches each name: only the known ones.
+void check_expect(const std::vector<std::string>& kinds) {
+  for (const auto& kind : kinds) {
+    if (!is_finding_kind(kind)) {
+      throw Error(fmt::format("--expect-finding {:?}: not a kind of kernel finding (known: {})",
+                              kind, fmt::join(finding_kinds(), ", ")));
+    }
+  }
+}
+
 void check_append(const std::vector<std::string>& append) {
   for (const auto& arg : append) {
     // The kernel splits its command line at spaces outside double quotes.
@@ -84,6 +96,7 @@ std::vector<std::string> kernel_arguments(const BootSpec& spec) {
   }
   check_modules(spec.modules);
   check_append(spec.append);
+  check_expect(spec.expect);
 
   std::vector<std::string> args;
   for (std::size_t i = 0; i < spec.disks.size(); ++i) {
@@ -143,6 +156,16 @@ std::vector<std::string> kernel_arguments(const BootSpec& spec) {
   }
   if (spec.mode == Mode::Test) {
     args.push_back("UML_CMD=" + base64_encode(spec.command));
+    if (!spec.expect.empty()) {
+      std::string joined;
+      for (const auto& kind : spec.expect) {
+        joined += (joined.empty() ? "" : ",") + kind;
+      }
+      args.push_back("UML_EXPECT=" + joined);
+    }
+    if (spec.unload_check && !spec.modules.empty()) {
+      args.push_back("UML_UNLOAD=1");
+    }
   }
   if (!spec.env.empty()) {
     args.push_back("UML_ENV=" + encode_env(spec.env));

@@ -46,6 +46,10 @@ struct BootSpec {
   std::filesystem::path uml_dir;
   bool time_travel = false;
   bool kunit = false;
+  // test mode: finding kinds init checks the kernel's log for (UML_EXPECT=a,b)
+  std::vector<std::string> expect;
+  // test mode: init removes the modules after the command (UML_UNLOAD=1; only with modules)
+  bool unload_check = false;
   std::optional<std::uint64_t> lpj;  // preset delay-loop calibration (see lpj.hpp)
 };
 

@@ -41,6 +41,8 @@ int run_test(const TestOptions& options) {
   auto spec = boot.spec(Mode::Test);
   spec.command = options.command;
   spec.kunit = options.kunit;
+  spec.expect = options.expect_findings;
+  spec.unload_check = options.unload_check;
   const auto args = kernel_arguments(spec);
 
   const auto& ws = boot.workspace();
@@ -96,12 +98,26 @@ int run_test(const TestOptions& options) {
   verdict.fail_on_warn = options.fail_on_warn;
   verdict.kunit = kunit ? &kunit->report : nullptr;
   verdict.kunit_after_command = kunit ? kunit->after_command : 0;
+  verdict.expect_findings = spec.expect;
   auto outcome = decide(findings, run.facts, verdict);
   if (const auto cap = process_cap_message(run.facts); cap && !run.facts.helper_signal) {
     outcome.code = ExitCode::CommandFailed;  // the guest's doing, as a failed command
     outcome.summary = *cap;
   }
   add_run_details(outcome, run);
+  // A failure's trace, or the expected report of a negative test, decoded; the first
+  // frame in the project's modules goes on the summary line (stdout, log and JUnit).
+  std::optional<FailureTrace> trace;
+  if (outcome.code != ExitCode::Passed || !spec.expect.empty()) {
+    DecodeSetup setup;
+    setup.kernel = options.kernel;
+    setup.module_dirs.assign(options.module_dirs.begin(), options.module_dirs.end());
+    trace =
+        decode_failure_trace(text, findings, outcome, options.fail_on_warn, options.tail, setup);
+    if (trace->first_project_frame) {
+      outcome.summary += "; first project frame: " + *trace->first_project_frame;
+    }
+  }
 
   log.write(fmt::format("\n# uml-helper: {} (exit {}): {}\n# uml-helper: {}\n",
                         describe(outcome.code), to_int(outcome.code), outcome.summary,
@@ -114,7 +130,7 @@ int run_test(const TestOptions& options) {
   if (options.kunit_list && passed) {
     write_kunit_list(*options.kunit_list, parse_kunit_listing(before_command(text, findings)));
   }
-  print_verdict(options, outcome, run.seconds, text, findings);
+  print_verdict(options, outcome, run.seconds, text, findings, trace ? &*trace : nullptr);
   if (!passed || options.log || !ws.owns_dir()) {
     fmt::print("uml-helper: console log: {}\n", log_path.string());
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <functional>
 #include <utility>
 
 #include "text.hpp"
@@ -56,6 +57,236 @@ std::string first_word(std::string_view text) {
   return std::string(text.substr(0, text.find_first_of(" \t")));
 }
 
+// Letters, digits, '_' and '-', 1 to 64 of them: a module name as init prints it.
+bool is_module_name(std::string_view name) {
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+  });
+}
+
+bool is_identifier(std::string_view name) {
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+// At most `max` bytes of text, not cutting a UTF-8 sequence in two.
+std::string_view truncate_utf8(std::string_view text, std::size_t max) {
+  if (text.size() <= max) {
+    return text;
+  }
+  auto end = max;
+  for (int back = 0; back < 3 && end > 0 && (static_cast<unsigned char>(text[end]) & 0xc0) == 0x80;
+       ++back) {
+    --end;
+  }
+  return text.substr(0, end);
+}
+
+struct FindingKind {
+  std::string_view name;
+  std::string_view label;
+  // Its reports are WARN()s: a WARNING: CPU: header right before or after the finding's
+  // own line (UML prints the WARNING line first, architectures with a BUG trap last).
+  bool warns;
+};
+
+constexpr std::array finding_table{
+    FindingKind{"kasan", "KASAN", false},
+    FindingKind{"ubsan", "UBSAN", false},
+    FindingKind{"lockdep", "lockdep", false},
+    FindingKind{"atomic-sleep", "sleep in atomic context", false},
+    FindingKind{"refcount", "refcount", true},
+    FindingKind{"list", "list corruption", true},
+    FindingKind{"debug-objects", "debug objects", true},
+    FindingKind{"slab", "slab (SLUB debug)", true},
+    FindingKind{"fortify", "fortify", true},
+    FindingKind{"kmemleak", "kmemleak", false},
+};
+
+constexpr auto finding_names = [] {
+  std::array<std::string_view, finding_table.size()> names{};
+  for (std::size_t i = 0; i < finding_table.size(); ++i) {
+    names[i] = finding_table[i].name;
+  }
+  return names;
+}();
+
+const FindingKind* find_kind(std::string_view name) {
+  const auto it = std::find_if(finding_table.begin(), finding_table.end(),
+                               [&](const FindingKind& k) { return k.name == name; });
+  return it == finding_table.end() ? nullptr : &*it;
+}
+
+// lockdep's report headers (kernel/locking/lockdep.c, 6.1 and 6.12), each printed by
+// pr_warn between "=====" rules.
+bool is_lockdep_header(std::string_view line) {
+  if (starts_with_any(
+          line,
+          {"WARNING: possible circular locking dependency detected",
+           "WARNING: possible recursive locking detected",
+           "WARNING: possible irq lock inversion dependency detected",
+           "WARNING: inconsistent lock state", "WARNING: Nested lock was not taken",
+           "WARNING: bad unlock balance detected!", "WARNING: held lock freed!",
+           "WARNING: lock held when returning to user space!", "WARNING: suspicious RCU usage",
+           // DEBUG_SPINLOCK (lockdep selects it): spinlock_debug.c
+           "BUG: spinlock ", "BUG: rwlock "})) {
+    return true;
+  }
+  // "WARNING: %s-safe -> %s-unsafe lock order detected", "WARNING: %s/%d still has locks
+  // held!" (a task exits holding a lock).
+  return line.starts_with("WARNING: ") && line.size() < 200 &&
+         ((contains(line, "-safe -> ") && line.ends_with("-unsafe lock order detected")) ||
+          line.ends_with(" still has locks held!"));
+}
+
+// SLUB's slab_bug(): "BUG <cache> (Not tainted): <what>" or "BUG <cache> (Tainted: ...".
+bool is_slab_header(std::string_view line) {
+  if (line.starts_with("BUG ")) {
+    const auto rest = line.substr(4);
+    const auto paren = rest.find(" (");
+    if (paren == std::string_view::npos || paren == 0 || paren > 96) {
+      return false;
+    }
+    const auto name = rest.substr(0, paren);
+    const auto after = rest.substr(paren + 2);
+    return name.find_first_of(" \t") == std::string_view::npos &&
+           (after.starts_with("Not tainted): ") || after.starts_with("Tainted: "));
+  }
+  // mm/slab_common.c: WARN(err, "%s %s: Slab cache still has objects ...", __func__, name)
+  return line.starts_with("kmem_cache_destroy ") && line.size() < 400 &&
+         contains(line, ": Slab cache still has objects");
+}
+
+// FORTIFY_SOURCE: 6.12's __fortify_report "<func>: detected buffer overflow: ..." and
+// "<op>: detected field-spanning write ..."; 6.1's "detected buffer overflow in <func>".
+bool is_fortify_header(std::string_view line) {
+  if (line.starts_with("detected buffer overflow in ")) {
+    return true;
+  }
+  const auto colon = line.find(": detected ");
+  if (colon == std::string_view::npos || !is_identifier(line.substr(0, colon))) {
+    return false;
+  }
+  const auto what = line.substr(colon + 2);
+  return what.starts_with("detected buffer overflow: ") ||
+         what.starts_with("detected field-spanning write");
+}
+
+}  // namespace
+
+std::span<const std::string_view> finding_kinds() {
+  return finding_names;
+}
+
+bool is_finding_kind(std::string_view kind) {
+  return find_kind(kind) != nullptr;
+}
+
+std::string_view describe_finding_kind(std::string_view kind) {
+  const auto* k = find_kind(kind);
+  return k != nullptr ? k->label : kind;
+}
+
+std::optional<std::string_view> finding_kind_of(std::string_view line) {
+  if (line.starts_with("BUG: KASAN: ")) {
+    return "kasan";
+  }
+  // lib/ubsan.c: "UBSAN: <what> in <file>:<line>:<col>" (6.1 and 6.12; older kernels
+  // "UBSAN: Undefined behaviour in ...").
+  if (line.starts_with("UBSAN: ")) {
+    return "ubsan";
+  }
+  if (is_lockdep_header(line)) {
+    return "lockdep";
+  }
+  // kernel/sched/core.c (__might_resched, __schedule_bug, __cant_sleep, __cant_migrate)
+  // and kernel/workqueue.c (process_one_work).
+  if (starts_with_any(line,
+                      {"BUG: sleeping function called from invalid context",
+                       "BUG: scheduling while atomic", "BUG: workqueue leaked atomic",
+                       "BUG: assuming atomic context", "BUG: assuming non migratable context"})) {
+    return "atomic-sleep";
+  }
+  // lib/refcount.c: "refcount_t: underflow; use-after-free.", "refcount_t: saturated; ..."
+  if (line.starts_with("refcount_t: ")) {
+    return "refcount";
+  }
+  // lib/list_debug.c (CHECK_DATA_CORRUPTION: a WARN, or pr_err then BUG()).
+  if (starts_with_any(line,
+                      {"list_add corruption", "list_del corruption", "list_add double add"})) {
+    return "list";
+  }
+  // lib/debugobjects.c (pr_fmt "ODEBUG: "), but not its informational lines.
+  if (line.starts_with("ODEBUG: ") &&
+      !starts_with_any(
+          line, {"ODEBUG: selftest passed", "ODEBUG: Out of memory", "ODEBUG: out of memory"})) {
+    return "debug-objects";
+  }
+  if (is_slab_header(line)) {
+    return "slab";
+  }
+  if (is_fortify_header(line)) {
+    return "fortify";
+  }
+  // mm/kmemleak.c: an object's report (to the console with kmemleak.verbose, or as read
+  // from /sys/kernel/debug/kmemleak), and the scan's "N new suspected memory leaks".
+  if (line.starts_with("unreferenced object 0x") ||
+      line.starts_with("kmemleak: unreferenced object 0x") ||
+      (line.starts_with("kmemleak: ") && line.size() < 200 &&
+       contains(line, " new suspected memory leaks"))) {
+    return "kmemleak";
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+// A WARN belongs to a finding's report when the finding's line follows its header within
+// this many lines (UML: "WARNING: CPU:" first, then the message), ...
+constexpr std::size_t warn_lines_before_finding = 3;
+// ... or, for a finding whose report is a WARN, when the header follows the finding
+// within this many lines and no "---[ end trace" came between (a BUG trap prints the
+// message first).
+constexpr std::size_t warn_lines_after_finding = 60;
+
+// Whether any of the sorted line numbers lies in [from, to).
+bool any_in(const std::vector<std::size_t>& sorted, std::size_t from, std::size_t to) {
+  const auto it = std::lower_bound(sorted.begin(), sorted.end(), from);
+  return it != sorted.end() && *it < to;
+}
+
+// Drops the warnings that are part of a finding's report: a finding is counted once.
+void drop_finding_warnings(ConsoleFindings& found, const std::vector<std::size_t>& end_traces) {
+  if (found.findings.empty() || found.warnings.empty()) {
+    return;
+  }
+  std::vector<std::size_t> all;  // every finding's line, sorted (they come in order)
+  std::vector<std::size_t> warn_based;
+  for (const auto& f : found.findings) {
+    all.push_back(f.event.line);
+    if (const auto* k = find_kind(f.kind); k != nullptr && k->warns) {
+      warn_based.push_back(f.event.line);
+    }
+  }
+  std::erase_if(found.warnings, [&](const ConsoleEvent& w) {
+    // A finding just after the WARN header, in the same report.
+    const auto next = std::upper_bound(all.begin(), all.end(), w.line);
+    if (next != all.end() && *next - w.line <= warn_lines_before_finding &&
+        !any_in(end_traces, w.line, *next)) {
+      return true;
+    }
+    // A WARN-type finding shortly before, whose report has not ended.
+    const auto after = std::upper_bound(warn_based.begin(), warn_based.end(), w.line);
+    if (after != warn_based.begin()) {
+      const auto f = *(after - 1);
+      return w.line - f <= warn_lines_after_finding && !any_in(end_traces, f, w.line);
+    }
+    return false;
+  });
+}
+
 struct Hint {
   std::string_view needle;
   std::string_view advice;
@@ -90,17 +321,31 @@ constexpr std::array hints{
 
 std::optional<std::size_t> ConsoleFindings::first_problem_line(bool count_warnings) const {
   std::optional<std::size_t> first;
+  auto consider_line = [&](std::size_t line) {
+    if (!first || line < *first) {
+      first = line;
+    }
+  };
   auto consider = [&](const std::vector<ConsoleEvent>& events) {
-    if (!events.empty() && (!first || events.front().line < *first)) {
-      first = events.front().line;
+    if (!events.empty()) {
+      consider_line(events.front().line);
     }
   };
   consider(panics);
   consider(oopses);
+  if (!findings.empty()) {
+    consider_line(findings.front().event.line);
+  }
   if (count_warnings) {
     consider(warnings);
   }
   return first;
+}
+
+const KernelFinding* ConsoleFindings::first_finding(std::string_view kind) const {
+  const auto it = std::find_if(findings.begin(), findings.end(),
+                               [&](const KernelFinding& f) { return f.kind == kind; });
+  return it == findings.end() ? nullptr : &*it;
 }
 
 std::string_view strip_console_prefix(std::string_view line) {
@@ -128,6 +373,7 @@ ConsoleFindings classify_console(std::string_view console, std::string_view nonc
   ConsoleFindings found;
   const auto lines = split_lines(console);
   found.lines = lines.size();
+  std::vector<std::size_t> end_traces;  // "---[ end trace" lines: a report ends there
   for (std::size_t i = 0; i < lines.size(); ++i) {
     const auto raw = lines[i];
     const auto line = trim(strip_console_prefix(raw));
@@ -164,6 +410,25 @@ ConsoleFindings classify_console(std::string_view console, std::string_view nonc
           found.setup_failed = std::string(*arg);
         }
       }
+      // The last marker of a kind counts: init prints its own after every other guest
+      // process is dead. A status other than "confirmed" counts as unconfirmed.
+      if (const auto arg = marker_argument(raw, "UML-EXPECT", nonce)) {
+        const auto kind = first_word(*arg);
+        if (is_finding_kind(kind)) {
+          auto& marker = found.expect[kind];
+          ++marker.markers;
+          marker.confirmed = trim(std::string_view(*arg).substr(kind.size())) == "confirmed";
+        }
+      }
+      if (const auto arg = marker_argument(raw, "UML-UNLOAD-FAILED", nonce);
+          arg && found.unload_failed.size() < max_unload_failures) {
+        const auto module = first_word(*arg);
+        if (is_module_name(module)) {
+          const auto reason = trim(std::string_view(*arg).substr(module.size()));
+          found.unload_failed.push_back(
+              {i, module, std::string(truncate_utf8(reason, max_unload_reason))});
+        }
+      }
     }
     // The panic message is distinctive enough to count anywhere in a line; the others
     // must start the (prefix-stripped) line, so guest output that merely mentions
@@ -174,8 +439,14 @@ ConsoleFindings classify_console(std::string_view console, std::string_view nonc
     if (!found.reboot) {
       found.reboot = reboot_line(raw);
     }
+    if (contains(raw, "---[ end trace")) {
+      end_traces.push_back(i);
+    }
+    // A finding's first line is not also an oops ("BUG: KASAN: " starts with "BUG:").
     if (contains(raw, "Kernel panic - not syncing")) {
       found.panics.push_back({i, std::string(line)});
+    } else if (const auto kind = finding_kind_of(line)) {
+      found.findings.push_back({{i, std::string(line)}, std::string(*kind)});
     } else if (is_oops_line(line)) {
       found.oopses.push_back({i, std::string(line)});
     } else if (contains(raw, "WARNING: CPU:")) {
@@ -200,6 +471,7 @@ ConsoleFindings classify_console(std::string_view console, std::string_view nonc
       }
     }
   }
+  drop_finding_warnings(found, end_traces);
   return found;
 }
 

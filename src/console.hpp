@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +15,39 @@ struct ConsoleEvent {
   std::size_t line = 0;
   std::string text;
 };
+
+// A report of one of the kernel's own checks (sanitizers, lock and memory debugging):
+// a "finding" fails a test even when the guest command passed.
+struct KernelFinding {
+  ConsoleEvent event;  // the report's first line
+  std::string kind;    // one of finding_kinds()
+};
+
+// The classes of findings, by short name: "kasan", "ubsan", "lockdep", "atomic-sleep",
+// "refcount", "list", "debug-objects", "slab", "fortify", "kmemleak".
+std::span<const std::string_view> finding_kinds();
+bool is_finding_kind(std::string_view kind);
+// A label for messages ("KASAN", "sleep in atomic context"); the name itself if unknown.
+std::string_view describe_finding_kind(std::string_view kind);
+// The class of finding whose report this console line (printk prefix stripped, trimmed)
+// starts, if it starts one.
+std::optional<std::string_view> finding_kind_of(std::string_view line);
+
+// init's UML-EXPECT <nonce> <kind> confirmed|unconfirmed: whether the kernel's own log
+// records (which no guest process can write) hold a report of that kind.
+struct ExpectMarker {
+  bool confirmed = false;   // what the last marker says (init prints it last)
+  std::size_t markers = 0;  // how many; more than one: a guest process printed one
+};
+
+// init's UML-UNLOAD-FAILED <nonce> <module> <reason>: a test module it could not remove.
+struct UnloadFailure {
+  std::size_t line = 0;
+  std::string module;  // [A-Za-z0-9_-]{1,64}
+  std::string reason;  // at most max_unload_reason bytes
+};
+inline constexpr std::size_t max_unload_reason = 200;
+inline constexpr std::size_t max_unload_failures = 64;
 
 // What the console of one boot says, independent of how UML ended.
 struct ConsoleFindings {
@@ -32,14 +67,22 @@ struct ConsoleFindings {
   std::optional<std::string> setup_failed;     // UML-SETUP-FAILED <nonce> <what>
   std::vector<ConsoleEvent> panics;            // Kernel panic - not syncing
   std::vector<ConsoleEvent> oopses;            // Oops, BUG:, kernel BUG at
-  std::vector<ConsoleEvent> warnings;          // WARNING: CPU:, cut here
-  std::vector<std::string> hints;              // known causes, in words a user can act on
-  bool kunit_disabled = false;                 // "kunit: disabled" (a hint only for --kunit)
-  bool powered_off = false;                    // "reboot: Power down": the kernel finished
+  // WARNING: CPU:, cut here; not those of a WARN that a finding's report is made of
+  std::vector<ConsoleEvent> warnings;
+  std::vector<KernelFinding> findings;  // KASAN, UBSAN, lockdep, ... (not oopses or warnings)
+  // The last UML-EXPECT marker of each known kind (unknown kinds are ignored).
+  std::map<std::string, ExpectMarker, std::less<>> expect;
+  // Valid UML-UNLOAD-FAILED markers, the first max_unload_failures of them.
+  std::vector<UnloadFailure> unload_failed;
+  std::vector<std::string> hints;  // known causes, in words a user can act on
+  bool kunit_disabled = false;     // "kunit: disabled" (a hint only for --kunit)
+  bool powered_off = false;        // "reboot: Power down": the kernel finished
   std::size_t lines = 0;
 
-  // The first line of a panic, oops or (when counted) warning.
+  // The first line of a panic, oops, finding or (when counted) warning.
   std::optional<std::size_t> first_problem_line(bool count_warnings) const;
+  // The first finding of this kind, if any.
+  const KernelFinding* first_finding(std::string_view kind) const;
 };
 
 // Classifies console text. Only markers that carry this nonce count, so a guest command

@@ -16,7 +16,9 @@ struct Row {
 };
 
 constexpr std::array rows{
-    Row{ExitCode::Passed, "passed", "the guest command (and every KUnit case) passed"},
+    Row{ExitCode::Passed, "passed",
+        "the guest command (and every KUnit case) passed; with --expect-finding: the kernel "
+        "reported every expected kind"},
     Row{ExitCode::CommandFailed, "command failed",
         "the guest command exited non-zero; its status is in the message and the JUnit file"},
     Row{ExitCode::Error, "error", "bad command line or helper error"},
@@ -27,6 +29,12 @@ constexpr std::array rows{
     Row{ExitCode::BootFailed, "boot failed",
         "the guest never ran the command to its end (no UML-BOOTED or UML-RESULT "
         "marker, a module failed to load, or the guest rebooted)"},
+    Row{ExitCode::KernelFinding, "kernel finding",
+        "a sanitizer, lock or memory debugging report (KASAN, UBSAN, lockdep, sleep in "
+        "atomic context, refcount, list corruption, debug objects, slab, fortify, kmemleak)"},
+    Row{ExitCode::UnloadFailed, "unload failed",
+        "a module of the test could not be removed after the command (still in use or "
+        "refused)"},
     Row{ExitCode::Timeout, "timeout", "--timeout expired; UML was stopped"},
     Row{ExitCode::Skipped, "skipped",
         "not run to a verdict: UML cannot run on this host (the doctor's findings are "

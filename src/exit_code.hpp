@@ -13,11 +13,13 @@ enum class ExitCode : int {
   Error = 2,          // bad command line or a helper error (uml-helper: error: ...)
   KernelOops = 3,     // Oops/BUG, or a WARNING with --fail-on-warn
   KernelPanic = 4,
-  KunitFailed = 5,  // a KUnit case failed or crashed, or no KUnit case ran
-  BootFailed = 6,   // the guest never reached or never finished the command, or rebooted
-  Timeout = 124,    // as timeout(1)
-  Skipped = 125,    // not run to a verdict: UML cannot run here, or KUnit skipped every case
-  Hangup = 129,     // 128 + signal number, as a shell reports it
+  KunitFailed = 5,    // a KUnit case failed or crashed, or no KUnit case ran
+  BootFailed = 6,     // the guest never reached or never finished the command, or rebooted
+  KernelFinding = 7,  // a sanitizer, lock or memory debugging report (KASAN, lockdep, ...)
+  UnloadFailed = 8,   // a module of the test could not be removed after the command
+  Timeout = 124,      // as timeout(1)
+  Skipped = 125,      // not run to a verdict: UML cannot run here, or KUnit skipped every case
+  Hangup = 129,       // 128 + signal number, as a shell reports it
   Interrupted = 130,
   Terminated = 143,
 };

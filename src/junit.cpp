@@ -20,7 +20,7 @@ std::string attr(std::string_view text) {
 
 void add_case_xml(std::string& xml, std::string_view classname, std::string_view name,
                   double seconds, std::string_view kind, std::string_view message,
-                  std::string_view body) {
+                  std::string_view body, std::string_view type = {}) {
   xml += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3f}\"", attr(classname),
                      attr(name), seconds);
   if (kind.empty()) {
@@ -28,6 +28,9 @@ void add_case_xml(std::string& xml, std::string_view classname, std::string_view
     return;
   }
   xml += fmt::format(">\n      <{} message=\"{}\"", kind, attr(message));
+  if (!type.empty()) {
+    xml += fmt::format(" type=\"{}\"", attr(type));
+  }
   if (body.empty()) {
     xml += "/>\n";
   } else {
@@ -141,7 +144,9 @@ std::string junit_xml(const JunitInput& input) {
     auto& suite = suites[input.name];
     ++suite.tests;
     std::string_view kind;
-    if (outcome.code == ExitCode::CommandFailed || outcome.code == ExitCode::KunitFailed) {
+    // The code under test is at fault: a failure; the run itself went wrong: an error.
+    if (outcome.code == ExitCode::CommandFailed || outcome.code == ExitCode::KunitFailed ||
+        outcome.code == ExitCode::KernelFinding || outcome.code == ExitCode::UnloadFailed) {
       kind = "failure";
       ++suite.failures;
     } else if (outcome.code != ExitCode::Passed) {
@@ -151,7 +156,7 @@ std::string junit_xml(const JunitInput& input) {
     add_case_xml(suite.body, input.name, input.name, input.seconds, kind,
                  fmt::format("{} (exit {}): {}", describe(outcome.code), to_int(outcome.code),
                              outcome.summary),
-                 joined(outcome.details));
+                 joined(outcome.details), describe(outcome.code));
   }
 
   std::size_t tests = 0, failures = 0, errors = 0, skipped = 0;

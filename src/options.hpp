@@ -45,6 +45,12 @@ struct TestOptions : BootOptions {
   bool fail_on_warn = false;
   std::optional<std::filesystem::path> kunit_list;  // where the listed cases go
   std::size_t tail = 60;
+  // --expect-finding: kinds of kernel findings (console.hpp's finding_kinds()) the test
+  // expects; it passes only when the kernel reported each of them.
+  std::vector<std::string> expect_findings;
+  bool unload_check = true;  // init removes the test's modules after the command
+  // --module-dir: directories with the project's .ko files (debug info), for decode.hpp
+  std::vector<std::string> module_dirs;
 };
 
 struct DebugOptions : BootOptions {

@@ -1,7 +1,10 @@
 #include "outcome.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
+#include <limits>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -11,6 +14,101 @@ namespace {
 
 std::string first_of(const std::vector<ConsoleEvent>& events) {
   return events.empty() ? std::string{} : events.front().text;
+}
+
+// Console line numbers, with "no such line" as the largest: plain integers rather than
+// std::optional, on which g++ 12 -Os warns maybe-uninitialized (a false positive).
+constexpr std::size_t no_line = std::numeric_limits<std::size_t>::max();
+
+std::size_t first_line(const std::vector<ConsoleEvent>& events) {
+  return events.empty() ? no_line : events.front().line;
+}
+
+bool before(std::size_t a, std::size_t b) {
+  return a != no_line && a < b;
+}
+
+std::string describe_finding(const KernelFinding& finding) {
+  return fmt::format("kernel finding ({}): {}", describe_finding_kind(finding.kind),
+                     finding.event.text);
+}
+
+bool expected(const VerdictOptions& options, std::string_view kind) {
+  return std::find(options.expect_findings.begin(), options.expect_findings.end(), kind) !=
+         options.expect_findings.end();
+}
+
+// The first report of each kind but `skip` (bounded: one line per kind), for details.
+std::vector<std::string> finding_details(const ConsoleFindings& console,
+                                         const VerdictOptions& options, std::string_view skip,
+                                         std::string_view prefix) {
+  std::vector<std::string> lines;
+  for (const auto kind : finding_kinds()) {
+    if (kind == skip || expected(options, kind)) {
+      continue;
+    }
+    if (const auto* f = console.first_finding(kind)) {
+      lines.push_back(fmt::format("{}{}", prefix, describe_finding(*f)));
+    }
+  }
+  return lines;
+}
+
+std::string describe_unload(const UnloadFailure& failure) {
+  return fmt::format("module {} could not be unloaded after the command{}{}", failure.module,
+                     failure.reason.empty() ? "" : ": ", failure.reason);
+}
+
+void add_unload_details(Outcome& out, const ConsoleFindings& console, std::size_t from) {
+  for (auto i = from; i < console.unload_failed.size(); ++i) {
+    out.details.push_back(describe_unload(console.unload_failed[i]));
+  }
+}
+
+// The first report of an expected kind.
+const KernelFinding* first_expected_finding(const ConsoleFindings& console,
+                                            const VerdictOptions& options) {
+  const auto it = std::find_if(console.findings.begin(), console.findings.end(),
+                               [&](const KernelFinding& f) { return expected(options, f.kind); });
+  return it == console.findings.end() ? nullptr : &*it;
+}
+
+// With --expect-finding, once nothing else ended the run: every expected kind must be on
+// the console and confirmed by init's last UML-EXPECT marker (from the kernel's own log
+// records: the console line alone could be a guest process's).
+std::optional<Outcome> check_expectations(const ConsoleFindings& console,
+                                          const VerdictOptions& options) {
+  for (const auto& kind : options.expect_findings) {
+    const auto label = describe_finding_kind(kind);
+    const auto marker = console.expect.find(kind);
+    const bool confirmed = marker != console.expect.end() && marker->second.confirmed;
+    Outcome out;
+    out.code = ExitCode::CommandFailed;
+    if (console.first_finding(kind) == nullptr) {
+      out.summary = fmt::format(
+          "expected a {} report (--expect-finding {}), but the kernel printed none", label, kind);
+      if (confirmed) {
+        out.details.push_back(
+            "init found one in the kernel's log, though: is the console's log level too low "
+            "(quiet, loglevel=)?");
+      }
+      return out;
+    }
+    if (!confirmed) {
+      out.summary = fmt::format(
+          "the console shows a {} report but the kernel's log has none: a guest process "
+          "printed it",
+          label);
+      if (marker == console.expect.end()) {
+        out.details.push_back(
+            fmt::format("no UML-EXPECT marker for {} from init (an image whose /.uml/init predates "
+                        "--expect-finding?)",
+                        kind));
+      }
+      return out;
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -54,15 +152,45 @@ Outcome decide_cause(const ConsoleFindings& console, const RunFacts& run,
     out.summary = fmt::format("interrupted by {}; UML was stopped", signal_name(sig));
     return out;
   }
-  // On UML, BUG() prints "BUG: failure at ..." and then panics: the BUG is the cause.
-  if (!console.oopses.empty() &&
-      (console.panics.empty() || console.oopses.front().line < console.panics.front().line)) {
+  // Of oopses, panics and findings the earliest is the cause. On UML, BUG() prints "BUG:
+  // failure at ..." and then panics: the BUG is the cause. With --expect-finding the
+  // expected report is no failure, and other findings are only details.
+  const bool expecting = !options.expect_findings.empty();
+  const auto first_oops = first_line(console.oopses);
+  const auto first_panic = first_line(console.panics);
+  const auto first_finding =
+      expecting || console.findings.empty() ? no_line : console.findings.front().event.line;
+  const auto* expected_finding = expecting ? first_expected_finding(console, options) : nullptr;
+  const auto first_expected = expected_finding != nullptr ? expected_finding->event.line : no_line;
+  if (before(first_finding, first_oops) && before(first_finding, first_panic)) {
+    const auto& finding = console.findings.front();
+    out.code = ExitCode::KernelFinding;
+    out.summary = describe_finding(finding);
+    for (auto& line : finding_details(console, options, finding.kind, "also: ")) {
+      out.details.push_back(std::move(line));
+    }
+    if (before(first_oops, first_panic)) {
+      out.details.push_back("the kernel then oopsed: " + first_of(console.oopses));
+    }
+    if (first_panic != no_line) {
+      out.details.push_back("the kernel then panicked: " + first_of(console.panics));
+    } else if (run.killed_by == SIGABRT && !console.powered_off) {
+      out.details.push_back("UML then aborted (SIGABRT), as it does after a kernel panic");
+    } else if (run.timed_out) {
+      out.details.push_back("the run then timed out");
+    }
+    return out;
+  }
+  if (before(first_oops, first_panic) && (!expecting || before(first_oops, first_expected))) {
     out.code = ExitCode::KernelOops;
     out.summary = "kernel oops/BUG: " + first_of(console.oopses);
     if (!console.panics.empty()) {
       out.details.push_back("the kernel then panicked: " + first_of(console.panics));
     } else if (run.timed_out) {
       out.details.push_back("the run then timed out");
+    }
+    for (auto& line : finding_details(console, options, {}, "")) {
+      out.details.push_back(std::move(line));
     }
     return out;
   }
@@ -80,6 +208,12 @@ Outcome decide_cause(const ConsoleFindings& console, const RunFacts& run,
     out.code = ExitCode::KernelPanic;
     out.summary = console.panics.empty() ? "UML aborted (SIGABRT), as it does after a kernel panic"
                                          : "kernel panic: " + first_of(console.panics);
+    if (expected_finding != nullptr) {
+      out.details.push_back("after the expected report: " + describe_finding(*expected_finding));
+    }
+    for (auto& line : finding_details(console, options, {}, "")) {
+      out.details.push_back(std::move(line));
+    }
     add_hints();
     return out;
   }
@@ -167,12 +301,54 @@ Outcome decide_cause(const ConsoleFindings& console, const RunFacts& run,
     if (status != 0) {
       out.details.push_back(fmt::format("the guest command also failed (status {})", status));
     }
+    add_unload_details(out, console, 0);
     add_hints();
     return out;
   }
-  if (status != 0) {
+  if (expecting) {
+    if (auto failed = check_expectations(console, options)) {
+      failed->details.insert(failed->details.begin(), out.details.begin(), out.details.end());
+      return *failed;
+    }
+    // The command's status and modules left loaded are no failure here: the kernel has
+    // just reported a bug on purpose; they are worth a word only.
+    std::string labels;
+    for (const auto& kind : options.expect_findings) {
+      labels += fmt::format("{}{}", labels.empty() ? "" : ", ", describe_finding_kind(kind));
+    }
+    out.code = ExitCode::Passed;
+    out.summary = fmt::format("passed: the kernel reported {} as expected", labels);
+    // The report itself ends the summary, so the trace decoder knows which one to decode.
+    if (expected_finding != nullptr) {
+      out.summary += ": " + expected_finding->event.text;
+    }
+    if (status != 0) {
+      out.details.push_back(fmt::format(
+          "the guest command exited with status {} (not counted with --expect-finding)", status));
+    }
+    for (auto& line : finding_details(console, options, {}, "also: ")) {
+      out.details.push_back(std::move(line));
+    }
+    if (!console.oopses.empty()) {
+      out.details.push_back("the kernel then oopsed: " + first_of(console.oopses));
+    }
+    add_unload_details(out, console, 0);
+    for (const auto& [kind, marker] : console.expect) {
+      if (marker.markers > 1) {
+        out.details.push_back(fmt::format(
+            "note: {} UML-EXPECT markers for {}: a guest process printed the others; only "
+            "init's last one counts",
+            marker.markers, kind));
+      }
+    }
+  } else if (status != 0) {
     out.code = ExitCode::CommandFailed;
     out.summary = fmt::format("the guest command failed with status {}", status);
+    add_unload_details(out, console, 0);
+  } else if (!console.unload_failed.empty()) {
+    out.code = ExitCode::UnloadFailed;
+    out.summary = describe_unload(console.unload_failed.front());
+    add_unload_details(out, console, 1);
   } else if (options.kunit != nullptr &&
              options.kunit->count(CaseStatus::Skipped) == options.kunit->cases.size()) {
     // Nothing was tested: CTest reports it as skipped (SKIP_RETURN_CODE 125), not passed.

@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "console.hpp"
@@ -26,11 +27,16 @@ struct VerdictOptions {
   // KUnit cases whose KTAP came after the guest command started (not counted: a guest
   // process may print it).
   std::size_t kunit_after_command = 0;
+  // --expect-finding: kinds (finding_kinds()) the kernel must report; then the test
+  // passes only when it did (on the console, confirmed by init from the kernel's log),
+  // whatever the command's status.
+  std::vector<std::string> expect_findings;
 };
 
 // The result of a test boot. Causes are ranked: how the helper was stopped, then
-// kernel crashes (the root cause of most hangs and missing results), then the timeout,
-// boot and setup problems, KUnit results, and last the command's own status.
+// kernel crashes and findings, the earliest first (the root cause of most hangs and
+// missing results), then the timeout, boot and setup problems, KUnit results, expected
+// findings, the command's own status, and modules that could not be unloaded.
 Outcome decide(const ConsoleFindings& console, const RunFacts& run, const VerdictOptions& options);
 
 // "SIGINT", or "signal 64".

@@ -3,11 +3,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "console.hpp"
+#include "decode.hpp"
 #include "ktap.hpp"
 #include "options.hpp"
 #include "outcome.hpp"
@@ -56,20 +59,42 @@ struct KunitEvidence {
 };
 KunitEvidence kunit_evidence(std::string_view console, const ConsoleFindings& findings);
 
+// Lines printed under console line N (0-based): a decoded stack frame (decode.hpp).
+using FrameAnnotations = std::map<std::size_t, std::vector<std::string>>;
+
 // Prints the part of the console that explains a failure: from just before the first
 // kernel crash, else the guest command's output (after UML-BOOTED), else the last
-// `tail` lines.
+// `tail` lines; with `frames`, each decoded frame line followed by its decoding.
 void print_excerpt(const std::string& console, const ConsoleFindings& findings, bool warnings,
-                   std::size_t tail);
+                   std::size_t tail, const FrameAnnotations* frames = nullptr);
+
+// The stack frames of a failed test's console, decoded: those print_excerpt shows, and
+// those of the kernel report that decided the verdict (the oops, panic or, with
+// --fail-on-warn, warning decide() ranked first), in which the first frame in a module
+// of setup.module_dirs is the first project frame ("f at file.c:42"): its first reliable
+// frame, else (UML without frame pointers prints every frame with "?") its first "?"
+// frame past a function's start.
+struct FailureTrace {
+  FrameAnnotations annotations;
+  std::vector<std::string> notes;  // what could not be decoded, and why
+  std::optional<std::string> first_project_frame;
+};
+FailureTrace decode_failure_trace(std::string_view console, const ConsoleFindings& findings,
+                                  const Outcome& outcome, bool fail_on_warn, std::size_t tail,
+                                  const DecodeSetup& setup);
 
 // What the supervision adds to a verdict: SIGKILL needed, processes that outlived UML.
 void add_run_details(Outcome& outcome, const process::SuperviseResult& run);
 
 // The verdict of a `test` boot on stdout: "<name>: <summary> (<s> s)", or on failure
-// the console excerpt (unless it was shown live) and "<name>: FAILED (...)"; then the
-// details.
+// the console excerpt (unless it was shown live: then its decoded stack frames) and
+// "<name>: FAILED (...): <summary>[; first project frame: f at file.c:42]"; then the
+// details. Stack frames are decoded against options.kernel and the .ko files in the
+// module dirs; the first project frame is the first frame in one of those modules
+// inside the kernel report that decided the verdict.
 void print_verdict(const TestOptions& options, const Outcome& outcome, double seconds,
-                   const std::string& console, const ConsoleFindings& findings);
+                   const std::string& console, const ConsoleFindings& findings,
+                   const FailureTrace* trace);
 
 // The cases a kunit.action=list boot listed, one "<suite>.<case>" per line, written
 // whole or not at all; names that kunit.filter_glob could not select are left out, with

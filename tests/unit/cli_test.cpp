@@ -165,3 +165,49 @@ TEST_CASE("cli: --log, --junit or --kunit-list naming an input is refused (exit 
   CHECK(error_of(test_args(dir, {"--log", dir / "log", "--junit", dir / "junit.xml"})) ==
         "no error");
 }
+
+TEST_CASE("cli: --expect-finding takes known kinds only (exit 2 with the list)") {
+  Dir dir;
+  auto parsed = uml::parse_command_line(
+      test_args(dir, {"--expect-finding", "kasan", "--expect-finding", "atomic-sleep",
+                      "--expect-finding", "kasan", "--", "true"}));
+  REQUIRE(!parsed.exit_status);
+  CHECK(parsed.test.expect_findings == std::vector<std::string>{"kasan", "atomic-sleep"});
+  CHECK(parsed.test.command == "true");
+  CHECK(uml::parse_command_line(test_args(dir, {})).test.expect_findings.empty());
+  CHECK(exit_status(test_args(dir, {"--expect-finding", "kasn"})) == 2);
+  CHECK(uml::parse_command_line(test_args(dir, {"--expect-finding", "KASAN"})).exit_status == 2);
+  // Without the subcommand's option the boot file's key is left out for run.
+  dir.write("t.boot", "kernel=" + (dir / "linux") + "\nrootfs=" + (dir / "root.img") +
+                          "\nexpect-finding=ubsan\nexpect-finding=slab\nmodule-dir=" +
+                          (dir / "mods") + "\nmodule-dir=/other\n");
+  parsed = uml::parse_command_line({"test", "--boot", dir / "t.boot"});
+  REQUIRE(!parsed.exit_status);
+  CHECK(parsed.test.expect_findings == std::vector<std::string>{"ubsan", "slab"});
+  CHECK(parsed.test.module_dirs == std::vector<std::string>{dir / "mods", "/other"});
+  CHECK(!uml::parse_command_line({"run", "--boot", dir / "t.boot"}).exit_status);
+  dir.write("bad.boot", "kernel=" + (dir / "linux") + "\nrootfs=" + (dir / "root.img") +
+                            "\nexpect-finding=nope\n");
+  CHECK(uml::parse_command_line({"test", "--boot", dir / "bad.boot"}).exit_status == 2);
+}
+
+TEST_CASE("cli: the unload check is on by default, off with --no-unload-check or unload-check=0") {
+  Dir dir;
+  CHECK(uml::parse_command_line(test_args(dir, {})).test.unload_check);
+  CHECK_FALSE(uml::parse_command_line(test_args(dir, {"--no-unload-check"})).test.unload_check);
+  CHECK(uml::parse_command_line(test_args(dir, {"--unload-check"})).test.unload_check);
+  const auto boot = [&](const std::string& name, const std::string& value) {
+    dir.write(name, "kernel=" + (dir / "linux") + "\nrootfs=" + (dir / "root.img") +
+                        "\nunload-check=" + value + "\n");
+    return dir / name;
+  };
+  CHECK_FALSE(uml::parse_command_line({"test", "--boot", boot("off.boot", "0")}).test.unload_check);
+  CHECK(uml::parse_command_line({"test", "--boot", boot("on.boot", "1")}).test.unload_check);
+  // The command line wins over the file, either way.
+  CHECK(uml::parse_command_line({"test", "--boot", boot("off.boot", "0"), "--unload-check"})
+            .test.unload_check);
+  CHECK_FALSE(uml::parse_command_line({"test", "--boot", boot("on.boot", "1"), "--no-unload-check"})
+                  .test.unload_check);
+  // run and debug have no unload check: the key is left out.
+  CHECK(!uml::parse_command_line({"run", "--boot", boot("off.boot", "0")}).exit_status);
+}

@@ -158,3 +158,29 @@ TEST_CASE("without --hostfs, hostfs gets a root below which no path resolves") {
   CHECK(std::none_of(open.begin(), open.end(),
                      [](const std::string& arg) { return arg.starts_with("hostfs="); }));
 }
+
+TEST_CASE("expected findings and the unload check reach init") {
+  auto s = spec();
+  auto args = kernel_arguments(s);
+  CHECK(value(args, "UML_EXPECT").empty());
+  CHECK(value(args, "UML_UNLOAD").empty());
+  s.expect = {"kasan", "atomic-sleep"};
+  s.unload_check = true;
+  args = kernel_arguments(s);
+  CHECK(value(args, "UML_EXPECT") == "kasan,atomic-sleep");
+  CHECK(value(args, "UML_UNLOAD").empty());  // no modules to unload
+  s.modules = {"buggy"};
+  CHECK(value(kernel_arguments(s), "UML_UNLOAD") == "1");
+  s.unload_check = false;
+  CHECK(value(kernel_arguments(s), "UML_UNLOAD").empty());
+  // Only test boots have a command, expectations and an unload check.
+  s.unload_check = true;
+  s.mode = uml::Mode::Run;
+  args = kernel_arguments(s);
+  CHECK(value(args, "UML_EXPECT").empty());
+  CHECK(value(args, "UML_UNLOAD").empty());
+  // init splits at commas: only known kinds go there.
+  auto bad = spec();
+  bad.expect = {"kasan,ubsan"};
+  CHECK_THROWS_WITH(kernel_arguments(bad), Catch::Contains("--expect-finding"));
+}

@@ -36,6 +36,16 @@ TEST_CASE("JUnit: one test case for a plain test, failure carries the guest stat
   uml::Outcome panic{uml::ExitCode::KernelPanic, "kernel panic: x", {}};
   const auto error = uml::junit_xml({"hello", &panic, nullptr, "", 0});
   CHECK(error.find("<error message=\"kernel panic (exit 4)") != std::string::npos);
+  CHECK(error.find("type=\"kernel panic\"") != std::string::npos);
+
+  // A finding or a module left loaded is the tested code's failure, with its class.
+  uml::Outcome finding{uml::ExitCode::KernelFinding, "kernel finding (KASAN): BUG: KASAN: x", {}};
+  const auto found = uml::junit_xml({"hello", &finding, nullptr, "", 0});
+  CHECK(found.find("<failure message=\"kernel finding (exit 7): kernel finding (KASAN): BUG: "
+                   "KASAN: x\" type=\"kernel finding\"/>") != std::string::npos);
+  uml::Outcome unload{uml::ExitCode::UnloadFailed, "module m could not be unloaded", {}};
+  CHECK(uml::junit_xml({"hello", &unload, nullptr, "", 0})
+            .find("<failure message=\"unload failed (exit 8)") != std::string::npos);
 }
 
 TEST_CASE("JUnit: one test case per KUnit case, grouped by suite") {

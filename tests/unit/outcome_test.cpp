@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "console.hpp"
+
 using uml::ExitCode;
 
 namespace {
@@ -37,14 +39,17 @@ TEST_CASE("exit codes are fixed, distinct and documented") {
   CHECK(uml::to_int(ExitCode::KernelPanic) == 4);
   CHECK(uml::to_int(ExitCode::KunitFailed) == 5);
   CHECK(uml::to_int(ExitCode::BootFailed) == 6);
+  CHECK(uml::to_int(ExitCode::KernelFinding) == 7);
+  CHECK(uml::to_int(ExitCode::UnloadFailed) == 8);
   CHECK(uml::to_int(ExitCode::Timeout) == 124);
   CHECK(uml::to_int(ExitCode::Skipped) == 125);
   CHECK(uml::to_int(ExitCode::Interrupted) == 128 + SIGINT);
   CHECK(uml::to_int(ExitCode::Terminated) == 128 + SIGTERM);
   CHECK(uml::to_int(ExitCode::Hangup) == 128 + SIGHUP);
   const auto table = uml::exit_code_table();
-  for (const auto* row : {"  0  passed", "  1  command failed", "  4  kernel panic", "124  timeout",
-                          "125  skipped", "130  interrupted"}) {
+  for (const auto* row :
+       {"  0  passed", "  1  command failed", "  4  kernel panic", "  7  kernel finding",
+        "  8  unload failed", "124  timeout", "125  skipped", "130  interrupted"}) {
     CHECK(table.find(row) != std::string::npos);
   }
   CHECK(uml::describe(ExitCode::BootFailed) == "boot failed");
@@ -231,4 +236,206 @@ TEST_CASE("KTAP printed after the guest command started says why it does not cou
   CHECK(out.code == ExitCode::KunitFailed);
   CHECK(out.summary.find("printed after it started do not count") != std::string::npos);
   CHECK(out.summary.find("--module") != std::string::npos);
+}
+
+namespace {
+
+uml::KernelFinding finding(std::size_t line, std::string kind, std::string text) {
+  return {{line, std::move(text)}, std::move(kind)};
+}
+
+uml::VerdictOptions expecting(std::vector<std::string> kinds) {
+  uml::VerdictOptions o;
+  o.expect_findings = std::move(kinds);
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("findings: a sanitizer report fails a passing command with its own code") {
+  auto c = booted(0);
+  c.findings.push_back(finding(4, "kasan", "BUG: KASAN: slab-use-after-free in f+0x1/0x2"));
+  c.findings.push_back(finding(9, "refcount", "refcount_t: underflow; use-after-free."));
+  const auto out = uml::decide(c, exited(0), {});
+  CHECK(out.code == ExitCode::KernelFinding);
+  CHECK(out.summary == "kernel finding (KASAN): BUG: KASAN: slab-use-after-free in f+0x1/0x2");
+  REQUIRE(out.details.size() == 1);
+  CHECK(out.details[0] ==
+        "also: kernel finding (refcount): refcount_t: underflow; use-after-free.");
+  // The command's failure does not hide it, nor does a timeout.
+  CHECK(code(c, exited(1)) == ExitCode::KernelFinding);
+  uml::RunFacts timed_out;
+  timed_out.timed_out = true;
+  CHECK(code(c, timed_out) == ExitCode::KernelFinding);
+  // KUnit boots too.
+  uml::KtapReport report;
+  report.cases.push_back({{"s"}, "a", uml::CaseStatus::Failed, {}, {}});
+  uml::VerdictOptions kunit;
+  kunit.kunit = &report;
+  const auto with_kunit = uml::decide(c, exited(0), kunit);
+  CHECK(with_kunit.code == ExitCode::KernelFinding);
+  CHECK(with_kunit.details.back() == "failed: s.a");
+}
+
+TEST_CASE("findings: the earliest of oops, panic and finding is the cause") {
+  auto finding_first = booted(0);
+  finding_first.findings.push_back(finding(3, "list", "list_add corruption. prev is NULL."));
+  finding_first.oopses.push_back({7, "BUG: failure at lib/list_debug.c:26/f()!"});
+  finding_first.panics.push_back({8, "Kernel panic - not syncing: BUG!"});
+  uml::RunFacts aborted;
+  aborted.killed_by = SIGABRT;
+  const auto out = uml::decide(finding_first, aborted, {});
+  CHECK(out.code == ExitCode::KernelFinding);
+  CHECK(out.summary == "kernel finding (list corruption): list_add corruption. prev is NULL.");
+  CHECK(out.details ==
+        std::vector<std::string>{"the kernel then oopsed: BUG: failure at lib/list_debug.c:26/f()!",
+                                 "the kernel then panicked: Kernel panic - not syncing: BUG!"});
+  // Only an abort (the panic's line lost): said so.
+  auto lost_panic = booted(0);
+  lost_panic.findings = finding_first.findings;
+  const auto abort_only = uml::decide(lost_panic, aborted, {});
+  CHECK(abort_only.code == ExitCode::KernelFinding);
+  REQUIRE(abort_only.details.size() == 1);
+  CHECK(abort_only.details[0].starts_with("UML then aborted (SIGABRT)"));
+
+  auto oops_first = booted(0);
+  oops_first.oopses.push_back({2, "Oops: general protection fault"});
+  oops_first.findings.push_back(finding(5, "ubsan", "UBSAN: shift-out-of-bounds in x.c:1:2"));
+  const auto oops = uml::decide(oops_first, exited(0), {});
+  CHECK(oops.code == ExitCode::KernelOops);
+  CHECK(oops.details ==
+        std::vector<std::string>{"kernel finding (UBSAN): UBSAN: shift-out-of-bounds in x.c:1:2"});
+
+  auto panic_first = booted(0);
+  panic_first.panics.push_back({1, "Kernel panic - not syncing: x"});
+  panic_first.findings.push_back(finding(5, "kasan", "BUG: KASAN: x"));
+  const auto panic = uml::decide(panic_first, aborted, {});
+  CHECK(panic.code == ExitCode::KernelPanic);
+  CHECK(panic.details.front() == "kernel finding (KASAN): BUG: KASAN: x");
+}
+
+TEST_CASE("expect-finding: passes when the kernel reported it and init confirmed it") {
+  auto c = booted(1);  // the command's status does not decide
+  c.findings.push_back(finding(4, "kasan", "BUG: KASAN: slab-use-after-free in f+0x1/0x2"));
+  c.findings.push_back(finding(6, "lockdep", "WARNING: possible recursive locking detected"));
+  c.expect["kasan"] = {true, 1};
+  const auto out = uml::decide(c, exited(1), expecting({"kasan"}));
+  CHECK(out.code == ExitCode::Passed);
+  CHECK(out.summary ==
+        "passed: the kernel reported KASAN as expected: BUG: KASAN: slab-use-after-free in "
+        "f+0x1/0x2");
+  CHECK(out.details == std::vector<std::string>{
+                           "the guest command exited with status 1 (not counted with "
+                           "--expect-finding)",
+                           "also: kernel finding (lockdep): WARNING: possible recursive locking "
+                           "detected"});
+  // Every expected kind must be there.
+  const auto missing = uml::decide(c, exited(1), expecting({"kasan", "ubsan"}));
+  CHECK(missing.code == ExitCode::CommandFailed);
+  CHECK(missing.summary ==
+        "expected a UBSAN report (--expect-finding ubsan), but the kernel printed none");
+  // Not expecting anything, the same console fails with the finding.
+  CHECK(code(c, exited(1)) == ExitCode::KernelFinding);
+}
+
+TEST_CASE("expect-finding: missing, unconfirmed, or ended by something else first") {
+  const auto none = uml::decide(booted(0), exited(0), expecting({"refcount"}));
+  CHECK(none.code == ExitCode::CommandFailed);
+  CHECK(none.summary ==
+        "expected a refcount report (--expect-finding refcount), but the kernel printed none");
+
+  auto printed = booted(0);
+  printed.findings.push_back(finding(4, "refcount", "refcount_t: underflow; use-after-free."));
+  const auto no_marker = uml::decide(printed, exited(0), expecting({"refcount"}));
+  CHECK(no_marker.code == ExitCode::CommandFailed);
+  CHECK(no_marker.summary ==
+        "the console shows a refcount report but the kernel's log has none: a guest process "
+        "printed it");
+  printed.expect["refcount"] = {false, 1};
+  CHECK(uml::decide(printed, exited(0), expecting({"refcount"})).code == ExitCode::CommandFailed);
+
+  // An oops before the expected report decides; one after it does not.
+  auto oops_first = printed;
+  oops_first.expect["refcount"] = {true, 1};
+  oops_first.oopses.push_back({2, "Oops: x"});
+  CHECK(uml::decide(oops_first, exited(0), expecting({"refcount"})).code == ExitCode::KernelOops);
+  auto oops_after = oops_first;
+  oops_after.oopses[0].line = 9;
+  const auto after = uml::decide(oops_after, exited(0), expecting({"refcount"}));
+  CHECK(after.code == ExitCode::Passed);
+  CHECK(after.details.back() == "the kernel then oopsed: Oops: x");
+  // A panic, a timeout, a reboot keep their codes.
+  auto panicked = oops_first;
+  panicked.oopses.clear();
+  panicked.panics.push_back({9, "Kernel panic - not syncing: x"});
+  uml::RunFacts aborted;
+  aborted.killed_by = SIGABRT;
+  const auto panic = uml::decide(panicked, aborted, expecting({"refcount"}));
+  CHECK(panic.code == ExitCode::KernelPanic);
+  CHECK(panic.details.front() ==
+        "after the expected report: kernel finding (refcount): refcount_t: underflow; "
+        "use-after-free.");
+  uml::RunFacts timed_out;
+  timed_out.timed_out = true;
+  auto confirmed = printed;
+  confirmed.expect["refcount"] = {true, 1};
+  CHECK(uml::decide(confirmed, timed_out, expecting({"refcount"})).code == ExitCode::Timeout);
+  auto rebooted = confirmed;
+  rebooted.reboot = "reboot: Restarting system";
+  CHECK(uml::decide(rebooted, exited(0), expecting({"refcount"})).code == ExitCode::BootFailed);
+  CHECK(uml::decide(confirmed, exited(0), expecting({"refcount"})).code == ExitCode::Passed);
+}
+
+TEST_CASE("expect-finding: a forged 'confirmed' before init's 'unconfirmed' does not pass") {
+  const std::string nonce = "0123456789abcdef";
+  const auto console = uml::classify_console(
+      "UML-BOOTED " + nonce +
+          "\n"
+          "UML-COMMAND " +
+          nonce +
+          "\n"
+          "BUG: KASAN: slab-use-after-free in f+0x1/0x2\n"  // printed by the command
+          "UML-EXPECT " +
+          nonce +
+          " kasan confirmed\n"  // forged
+          "UML-EXPECT " +
+          nonce +
+          " kasan unconfirmed\n"  // init's, last
+          "UML-RESULT " +
+          nonce + " 0\n",
+      nonce);
+  const auto out = uml::decide(console, exited(0), expecting({"kasan"}));
+  CHECK(out.code == ExitCode::CommandFailed);
+  CHECK(out.summary.ends_with("a guest process printed it"));
+  // The other way round (init's confirmation last) passes, with a note on the other.
+  const auto real = uml::classify_console(
+      "UML-BOOTED " + nonce + "\nBUG: KASAN: slab-use-after-free in f+0x1/0x2\nUML-EXPECT " +
+          nonce + " kasan unconfirmed\nUML-EXPECT " + nonce + " kasan confirmed\nUML-RESULT " +
+          nonce + " 0\n",
+      nonce);
+  const auto passed = uml::decide(real, exited(0), expecting({"kasan"}));
+  CHECK(passed.code == ExitCode::Passed);
+  REQUIRE(!passed.details.empty());
+  CHECK(passed.details.back().starts_with("note: 2 UML-EXPECT markers for kasan"));
+}
+
+TEST_CASE("unload failures: exit 8 alone, a detail when the command failed") {
+  auto c = booted(0);
+  c.unload_failed.push_back({5, "buggy", "refcnt=1 holders=none"});
+  c.unload_failed.push_back({6, "helper", ""});
+  const auto out = uml::decide(c, exited(0), {});
+  CHECK(out.code == ExitCode::UnloadFailed);
+  CHECK(out.summary ==
+        "module buggy could not be unloaded after the command: refcnt=1 holders=none");
+  CHECK(out.details ==
+        std::vector<std::string>{"module helper could not be unloaded after the command"});
+  auto failed = c;
+  failed.result = 2;
+  const auto command = uml::decide(failed, exited(2), {});
+  CHECK(command.code == ExitCode::CommandFailed);
+  CHECK(command.summary == "the guest command failed with status 2");
+  CHECK(command.details.size() == 2);
+  // Crashes and findings rank above it.
+  c.findings.push_back(finding(3, "kasan", "BUG: KASAN: x"));
+  CHECK(code(c, exited(0)) == ExitCode::KernelFinding);
 }
