@@ -55,8 +55,15 @@ std::vector<std::string> finding_details(const ConsoleFindings& console,
 }
 
 std::string describe_unload(const UnloadFailure& failure) {
-  return fmt::format("module {} could not be unloaded after the command{}{}", failure.module,
-                     failure.reason.empty() ? "" : ": ", failure.reason);
+  // Nothing holds it, yet delete_module() said EBUSY: the kernel never unloads a module
+  // that has an init function and no exit function (kernel/module/main.c).
+  const bool no_exit = failure.reason == "refcnt=0 holders=none";
+  return fmt::format("module {} could not be unloaded after the command{}{}{}", failure.module,
+                     failure.reason.empty() ? "" : ": ", failure.reason,
+                     no_exit ? " (nothing holds it: it most likely has no module_exit() "
+                               "function, and the kernel never unloads such a module; add "
+                               "one, or turn the check off with NO_UNLOAD_CHECK)"
+                             : "");
 }
 
 void add_unload_details(Outcome& out, const ConsoleFindings& console, std::size_t from) {

@@ -341,7 +341,8 @@ def panic_keeps_caller(p):
 
 def oops_bug_warn(p):
     """Each kind of kernel crash in a module gets its own exit code and names
-    its cause; nothing is left after any of them."""
+    its cause, as does a module the unload check cannot remove; nothing is left
+    after any of them."""
     oops, panic = r"FAILED \(kernel oops, exit 3\)", r"FAILED \(kernel panic, exit 4\)"
     cases = [
         ("bug", ["--module", "bug_on_load"], 3, [oops, r"bug_on_load\.c:9"]),
@@ -350,9 +351,13 @@ def oops_bug_warn(p):
         ("panic", ["--module", "panic_on_load"], 4, [panic, r"panic_on_load: panic on purpose"]),
         ("warn", ["--module", "warn_on_load"], 0, [r": passed"]),
         ("warn-fails", ["--module", "warn_on_load", "--fail-on-warn"], 3, [oops, r"WARNING: .*warn_on_load"]),
+        # The unload check: a module the kernel will not unload fails the test, with the likely cause.
+        ("no-exit", ["--module", "no_exit"], 8, [r"FAILED \(unload failed, exit 8\)", r"no_exit .*no module_exit\(\)"]),
+        ("no-exit-unchecked", ["--module", "no_exit", "--no-unload-check"], 0, [r": passed"]),
     ]
+    results = {}
     for name, args, code, patterns in cases:
-        r = p.boot(name, *args)
+        r = results[name] = p.boot(name, *args)
         print(r.text[-1500:])
         check(r.returncode == code, f"{name}: exit {code}, got {r.returncode}")
         for pattern in patterns:
@@ -360,7 +365,7 @@ def oops_bug_warn(p):
         if code:
             check(f"console log: {r.work}/console.log" in r.text, f"{name}: the report names the console log")
         expect_nothing_left(r.watch, [r.work], f"{name}: ")
-    check("warn_on_load: warning on purpose" in log_of(r), "warn: the module did warn")
+    check("warn_on_load: warning on purpose" in log_of(results["warn"]), "warn: the module did warn")
 
 
 def kill9_during_boot(p):

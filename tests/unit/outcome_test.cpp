@@ -439,3 +439,15 @@ TEST_CASE("unload failures: exit 8 alone, a detail when the command failed") {
   c.findings.push_back(finding(3, "kasan", "BUG: KASAN: x"));
   CHECK(code(c, exited(0)) == ExitCode::KernelFinding);
 }
+
+TEST_CASE("unload failures: nothing holds the module: the likely missing module_exit is named") {
+  auto c = booted(0);
+  c.unload_failed.push_back({5, "no_exit", "refcnt=0 holders=none"});
+  const auto out = uml::decide(c, exited(0), {});
+  CHECK(out.code == ExitCode::UnloadFailed);
+  CHECK_THAT(out.summary, Catch::Matchers::Contains("no module_exit() function") &&
+                              Catch::Matchers::Contains("NO_UNLOAD_CHECK"));
+  // Held by a count or another module: no such guess.
+  c.unload_failed.front().reason = "refcnt=1 holders=none";
+  CHECK_THAT(uml::decide(c, exited(0), {}).summary, !Catch::Matchers::Contains("module_exit"));
+}

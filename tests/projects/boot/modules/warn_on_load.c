@@ -10,5 +10,11 @@ static int __init warn_on_load_init(void)
 	return 0;
 }
 module_init(warn_on_load_init);
+
+/* Without an exit function the kernel would refuse to unload it (the unload check). */
+static void __exit warn_on_load_exit(void)
+{
+}
+module_exit(warn_on_load_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Calls WARN() in its init function");

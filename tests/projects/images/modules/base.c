@@ -16,5 +16,10 @@ static int __init base_init(void)
 	return 0;
 }
 module_init(base_init);
+
+static void __exit base_exit(void)
+{
+}
+module_exit(base_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Exports base_answer()");

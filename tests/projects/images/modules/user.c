@@ -10,5 +10,10 @@ static int __init user_init(void)
 	return 0;
 }
 module_init(user_init);
+
+static void __exit user_exit(void)
+{
+}
+module_exit(user_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Uses base_answer() from the base module");

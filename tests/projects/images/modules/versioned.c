@@ -11,6 +11,11 @@ static int __init versioned_init(void)
 	return 0;
 }
 module_init(versioned_init);
+
+static void __exit versioned_exit(void)
+{
+}
+module_exit(versioned_exit);
 MODULE_LICENSE("GPL");
 MODULE_VERSION(VERSIONED_STRING);
 MODULE_DESCRIPTION("Carries a version string");
