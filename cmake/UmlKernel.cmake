@@ -27,6 +27,7 @@ set(_uml_doc "Compiler launcher for kernel and module builds: auto (CMAKE_C_COMP
 string(CONCAT _uml_doc ${_uml_doc})
 set(UML_KERNEL_COMPILER_LAUNCHER "auto" CACHE STRING "${_uml_doc}")
 set(UML_KERNEL_CC "gcc" CACHE STRING "Compiler for the UML kernel and its modules")
+option(UML_COVERAGE "Build every UML kernel of the project with gcov (as uml_add_kernel(COVERAGE))" OFF)
 unset(_uml_cores)
 unset(_uml_default_cache)
 unset(_uml_doc)
@@ -40,6 +41,7 @@ uml_add_kernel(<name>
   [CONFIG minimal|defconfig|<path/to/.config>]
   [CONFIG_FRAGMENTS <fragment>...]
   [CHECKS <check>...]
+  [COVERAGE]
   [EXCLUDE_FROM_ALL])
 ```
 Adds target `<name>` that builds a UML kernel (`make ARCH=um O=<dir>`), plus
@@ -64,6 +66,12 @@ Adds target `<name>` that builds a UML kernel (`make ARCH=um O=<dir>`), plus
   build (`kfence`, `kcsan`, `kmsan`; `ubsan` before 6.9) is a configure error
   naming the version. Their reports fail tests with exit code 7 (see
   `uml_add_test`); README.md lists the symbols each one sets.
+- `COVERAGE` (or the cache variable `UML_COVERAGE=ON` for every kernel): the
+  kernel gets `CONFIG_GCOV_KERNEL` and `CONFIG_DEBUG_FS` (the kernel itself is not
+  profiled), the project's modules built against it `GCOV_PROFILE=y`, and every
+  test and KUnit case booting it saves its modules' gcov data; target
+  `uml_coverage` merges the data of the last runs into a report (see
+  `uml_add_test`).
 
 The configuration is made when CMake configures, so errors show up at once and
 the kernel release is known. `<name>_menuconfig` and `<name>_nconfig` (need
@@ -76,7 +84,7 @@ prints Kbuild's lines with its progress, `[ 42%]` when a whole build of the same
 configuration was seen before, else a running count.
 
 Target properties: `UML_KERNEL_CHECKS` (the checks the built `.config` has,
-also those a fragment turned on), `UML_KERNEL_RELEASE`, `UML_KERNEL_BUILD_DIR`,
+also those a fragment turned on), `UML_KERNEL_COVERAGE` (`CONFIG_GCOV_KERNEL=y`), `UML_KERNEL_RELEASE`, `UML_KERNEL_BUILD_DIR`,
 `UML_KERNEL_IMAGE`, `UML_KERNEL_SOURCE_DIR`, `UML_KERNEL_CONFIG`,
 `UML_KERNEL_STAMP`, `UML_KERNEL_CC`.
 
@@ -88,6 +96,7 @@ Cache variables:
 | `UML_CACHE_MAX_SIZE` | `20G` | after each kernel build the cache is pruned to this size, least recently used first, never an entry another process is using (empty: never); targets `uml_cache_list`, `uml_cache_prune` |
 | `UML_KERNEL_COMPILER_LAUNCHER` | `auto` | `auto`: `CMAKE_C_COMPILER_LAUNCHER`, else ccache when installed; `none`; or a launcher command (ccache, distcc, icecc) for kernel and modules |
 | `UML_KERNEL_CC` | `gcc` | the kernel's compiler, looked up at every configure |
+| `UML_COVERAGE` | `OFF` | every kernel of the project as with `COVERAGE` |
 | `UML_KERNEL_JOBS` | logical cores | Kbuild's `-j` (a Makefile generator's `-jN` wins) |
 | `UML_KERNEL_SOURCE` | empty | default kernel source (tree or archive) |
 | `UML_KERNEL_SOURCE_SEARCH_DIRS` | `/usr/src` | where Debian's `linux-source-*.tar.xz` is looked for |
@@ -95,7 +104,7 @@ Cache variables:
 #]=======================================================================]
 function(uml_add_kernel name)
   list(APPEND CMAKE_MESSAGE_CONTEXT uml_add_kernel)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "EXCLUDE_FROM_ALL" "SOURCE_DIR;SOURCE_ARCHIVE;CONFIG"
+  cmake_parse_arguments(PARSE_ARGV 1 arg "EXCLUDE_FROM_ALL;COVERAGE" "SOURCE_DIR;SOURCE_ARCHIVE;CONFIG"
                         "CONFIG_FRAGMENTS;CHECKS")
   _uml_check_target_name(uml_add_kernel "${name}")
   _uml_reject_unparsed(uml_add_kernel arg)
@@ -147,6 +156,13 @@ function(uml_add_kernel name)
   if(arg_CHECKS)
     _uml_kernel_checks_fragment(checks_fragment "${name}" "${source_dir}" "${arg_CHECKS}")
     list(APPEND fragments "${checks_fragment}")
+  endif()
+  if(arg_COVERAGE OR UML_COVERAGE)
+    # gcov for modules only: GCOV_PROFILE_ALL would profile the whole kernel.
+    set(coverage_fragment "${CMAKE_CURRENT_BINARY_DIR}/_uml/${name}.coverage.config")
+    _uml_write_if_different("${coverage_fragment}"
+                            "CONFIG_DEBUG_FS=y\nCONFIG_GCOV_KERNEL=y\n# CONFIG_GCOV_PROFILE_ALL is not set\n")
+    list(APPEND fragments "${coverage_fragment}")
   endif()
 
   _uml_kernel_compiler(kernel_cc "${name}")
@@ -290,9 +306,19 @@ function(uml_add_kernel name)
   _uml_add_cache_targets()
 
   _uml_kernel_checks_in_config(checks_built "${build_dir}/.config")
+  set(gcov "")
+  if(EXISTS "${build_dir}/.config")
+    file(STRINGS "${build_dir}/.config" gcov REGEX "^CONFIG_GCOV_KERNEL=y$")
+  endif()
+  set(coverage OFF)
+  if(gcov)
+    set(coverage ON)
+  endif()
+  _uml_add_coverage_target(${name} ${coverage})
   set_target_properties(
     ${name}
     PROPERTIES UML_KERNEL_CHECKS "${checks_built}"
+               UML_KERNEL_COVERAGE "${coverage}"
                UML_KERNEL_RELEASE "${release}"
                UML_KERNEL_BUILD_DIR "${build_dir}"
                UML_KERNEL_IMAGE "${build_dir}/linux"

@@ -190,6 +190,8 @@ function(_uml_write_kunit_boots name)
   set(step_LOG "${log}")
   set(step_LIST_FILE "${dir}/kunit/${name}.cases")
   set(step_WORK_DIR "${dir}")
+  # Each case's coverage data: <root>/<test name> (empty: a kernel without gcov).
+  _uml_test_coverage_dir(step_COVERAGE_ROOT "${KERNEL}" "")
   math(EXPR step_CTEST_TIMEOUT "${TIMEOUT} + 30")
   set(script "${dir}/steps/${name}.kunit-discover.cmake")
   _uml_write_step_script(
@@ -204,6 +206,7 @@ function(_uml_write_kunit_boots name)
     LOG
     LIST_FILE
     WORK_DIR
+    COVERAGE_ROOT
     TESTS_FILE
     UNAVAILABLE_FILE
     TEST_PREFIX

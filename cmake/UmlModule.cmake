@@ -178,6 +178,14 @@ function(uml_add_module name)
       ${arg_SOURCES})
   endif()
 
+  # make splits M=<dir> and object names at spaces: such a module cannot build.
+  if(module_dir MATCHES "[ \t\n]")
+    message(
+      FATAL_ERROR
+        "uml_add_module(${name}): its build directory '${module_dir}' contains a space, which "
+        "Kbuild's M=<dir> cannot take (make splits at spaces). Use a build directory and module "
+        "directory (KBUILD_DIR) without spaces; SOURCES may live anywhere.")
+  endif()
   _uml_claim_module_names("${name}" "${arg_KERNEL}" "${ko_names}")
   set(ko_files "")
   foreach(ko IN LISTS ko_names)
@@ -200,6 +208,21 @@ function(uml_add_module name)
   set(step_DEPFILE "${depfile}")
   set(step_STAMP "${stamp}")
   set(step_COMPDB "${compdb_fragment}")
+  get_target_property(step_COVERAGE ${arg_KERNEL} UML_KERNEL_COVERAGE)
+  if(step_COVERAGE)
+    # The coverage report shows the project's sources: the module's directories.
+    if(arg_KBUILD_DIR)
+      set(coverage_sources "${source_dir}")
+    else()
+      set(coverage_sources "")
+      foreach(source IN LISTS arg_SOURCES)
+        get_filename_component(source "${source}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+        get_filename_component(source_parent "${source}" DIRECTORY)
+        list(APPEND coverage_sources "${source_parent}")
+      endforeach()
+    endif()
+    set_property(GLOBAL APPEND PROPERTY _UML_COVERAGE_SOURCE_DIRS ${coverage_sources})
+  endif()
   set(script "${state_dir}/steps/${name}.module-build.cmake")
   _uml_write_step_script(
     "${script}"
@@ -223,7 +246,8 @@ function(uml_add_module name)
     JOBS
     DEPFILE
     STAMP
-    COMPDB)
+    COMPDB
+    COVERAGE)
   add_custom_command(
     OUTPUT "${stamp}"
     BYPRODUCTS ${ko_files} "${module_dir}/Module.symvers" "${module_dir}/modules.order" "${compdb_fragment}"
@@ -322,6 +346,11 @@ function(
     get_filename_component(dir "${abs}" DIRECTORY)
     list(APPEND source_dirs "${dir}")
     list(APPEND tracked "${abs}")
+    if(rel MATCHES "\\.(c|S)$" AND rel MATCHES "[ \t\n]")
+      message(
+        FATAL_ERROR "uml_add_module(${name}): source '${rel}' has a space in its path; Kbuild names objects by "
+                    "that path and splits its lists at spaces, so it cannot build. Rename the file or " "directory.")
+    endif()
     if(rel MATCHES "\\.(c|S)$")
       string(REGEX REPLACE "\\.(c|S)$" ".o" object "${rel}")
       if(object IN_LIST objects)

@@ -83,7 +83,11 @@ init removes `MODULES`, last first; a module that refuses (still in use, or no
 `module_exit`) fails the test with exit code 8, naming the module and its holders,
 and an oops or finding during the unload fails it as any other. On a `kmemleak`
 kernel init then waits until the modules have been loaded 6 s (kmemleak reports
-only older objects) and scans.
+only older objects) and scans. On a kernel with `COVERAGE` (see `uml_add_kernel`)
+init then saves the gcov data of the project's modules (an unloaded module's
+too) to a disk of its own, and the helper keeps what belongs to this build in
+`<build>/_uml/coverage/<test>` (a test that crashes first has none, and says
+so); target `uml_coverage` merges the last run of every test.
 
 With `UML_TESTS_BUILD_FIRST` (default ON) the tests depend on a fixture that
 runs `cmake --build`, so `ctest` alone takes an edited module to a result.

@@ -102,6 +102,7 @@ function(_uml_bracket out value)
 endfunction()
 
 include("${CMAKE_CURRENT_LIST_DIR}/UmlKbuild.cmake")
+include("${CMAKE_CURRENT_LIST_DIR}/UmlCoverage.cmake")
 include("${CMAKE_CURRENT_LIST_DIR}/UmlKernel.cmake")
 include("${CMAKE_CURRENT_LIST_DIR}/UmlModule.cmake")
 include("${CMAKE_CURRENT_LIST_DIR}/UmlRootfs.cmake")

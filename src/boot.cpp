@@ -11,6 +11,7 @@
 
 #include "boot_file.hpp"
 #include "confine.hpp"
+#include "coverage.hpp"
 #include "cow.hpp"
 #include "error.hpp"
 #include "lpj.hpp"
@@ -135,6 +136,9 @@ Workspace::Workspace(const BootOptions& options, const std::optional<fs::path>& 
     disks_.push_back({disk, cow});
     temporary_cows_.push_back(cow);
   }
+  if (options.coverage_dir) {
+    coverage_disk_ = dir_ / fmt::format("{}-coverage.img", umid_);
+  }
 }
 
 void Workspace::clean(bool keep_dir) {
@@ -154,6 +158,9 @@ std::vector<process::Leftover> Workspace::leftovers(bool keep_dir) const {
     for (const auto& cow : temporary_cows_) {
       paths.push_back({cow, true});
     }
+  }
+  if (coverage_disk_) {
+    paths.push_back({*coverage_disk_, true});
   }
   if (owns_dir_ && !keep_dir && !keep_cow_) {
     paths.push_back({dir_, true});
@@ -246,6 +253,7 @@ BootSpec Boot::spec(Mode mode) const {
     const auto names = read_module_list(list);
     spec.modules.insert(spec.modules.end(), names.begin(), names.end());
   }
+  spec.coverage_disk = ws_.coverage_disk();
   spec.nonce = random_hex(16);
   spec.umid = ws_.umid();
   spec.uml_dir = ws_.uml_dir();
@@ -271,6 +279,10 @@ process::LaunchSpec Boot::launch(const BootSpec& spec, const std::vector<std::st
     create_cow_file(disk.cow, disk.base);
     std::error_code ec;
     largest = std::max<std::uint64_t>(largest, fs::file_size(disk.cow, ec));
+  }
+  if (const auto& disk = ws_.coverage_disk()) {
+    create_data_disk(*disk, coverage_disk_size);
+    largest = std::max<std::uint64_t>(largest, coverage_disk_size);
   }
   launch.max_file_size = largest + file_size_margin;
   // UML adds the gap between its end and the randomized start of its heap to the guest
@@ -298,6 +310,9 @@ process::LaunchSpec Boot::launch(const BootSpec& spec, const std::vector<std::st
       for (const auto& disk : ws_.disks()) {
         input.images.push_back(disk.base);
         input.cows.push_back(disk.cow);
+      }
+      if (const auto& disk = ws_.coverage_disk()) {
+        input.cows.push_back(*disk);  // read and write, exactly that file
       }
       if (report_.ram_dir) {
         own_tmpdir_ = make_private_dir((*report_.ram_dir / "uml-helper-XXXXXX").string(),

@@ -50,6 +50,8 @@ class Workspace {
   bool owns_dir() const { return owns_dir_; }
   // The COW files the helper makes for this boot (all but an existing --persist file).
   const std::vector<std::filesystem::path>& temporary_cows() const { return temporary_cows_; }
+  // The raw disk init writes the coverage data to (--coverage-dir), removed at the end.
+  const std::optional<std::filesystem::path>& coverage_disk() const { return coverage_disk_; }
 
  private:
   std::filesystem::path dir_;
@@ -59,6 +61,7 @@ class Workspace {
   bool uml_dir_fallback_ = false;
   std::vector<Disk> disks_;
   std::vector<std::filesystem::path> temporary_cows_;
+  std::optional<std::filesystem::path> coverage_disk_;
   bool keep_cow_ = false;
   bool cleaned_ = false;
 };

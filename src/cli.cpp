@@ -292,9 +292,17 @@ CommandLine parse_command_line(const std::vector<std::string>& command_line) {
   test_cmd
       ->add_option("--module-dir", test.module_dirs,
                    "Directory with the project's .ko files (with debug info), to decode the "
-                   "stack traces of a failure; repeatable")
+                   "stack traces of a failure, and the objects whose coverage data "
+                   "--coverage-dir keeps; repeatable")
       ->type_name("DIR")
       ->allow_extra_args(false);
+  test_cmd
+      ->add_option("--coverage-dir", test.coverage_dir,
+                   "Save the gcov data of the --module-dir objects (a kernel with "
+                   "CONFIG_GCOV_KERNEL) to DIR after the test, each .gcda with its .gcno, and "
+                   "DIR/status; DIR's contents are replaced. Init writes the data to a raw "
+                   "disk the helper adds after the others")
+      ->type_name("DIR");
   test_cmd->footer(std::string(protocol_help) +
                    "\nExample:\n  uml-helper test --kernel linux "
                    "--rootfs root.img --module hello -- grep -q hello /proc/modules\n\n" +

@@ -14,6 +14,9 @@ namespace uml {
 
 namespace {
 
+// UML's ubd driver: MAX_DEV (arch/um/drivers/ubd_kern.c).
+constexpr std::size_t max_ubd_disks = 16;
+
 bool is_env_name(std::string_view name) {
   if (name.empty() || (name[0] >= '0' && name[0] <= '9')) {
     return false;
@@ -112,6 +115,22 @@ std::vector<std::string> kernel_arguments(const BootSpec& spec) {
     }
     args.push_back(fmt::format("ubd{}={},{}", i, disk.cow.string(), disk.base.string()));
   }
+  std::string coverage_device;
+  if (spec.coverage_disk && spec.mode == Mode::Test) {
+    const auto index = spec.disks.size();
+    if (index >= max_ubd_disks) {
+      throw Error(
+          fmt::format("coverage needs a disk of its own, and UML has at most {} (ubd0 to "
+                      "ubd{}): give fewer --disk images",
+                      max_ubd_disks, max_ubd_disks - 1));
+    }
+    const auto path = spec.coverage_disk->string();
+    if (path.find_first_of(", \t\n\"") != std::string::npos) {
+      throw Error(fmt::format("coverage disk path {:?} contains a comma, quote or space", path));
+    }
+    args.push_back(fmt::format("ubd{}={}", index, path));
+    coverage_device = fmt::format("ubd{}", static_cast<char>('a' + index));
+  }
   args.insert(args.end(), {"root=/dev/ubda", "rw", "init=/.uml/init", "mem=" + spec.mem});
   if (spec.lpj && !sets_lpj(spec.append)) {
     args.push_back(fmt::format("lpj={}", *spec.lpj));
@@ -165,6 +184,9 @@ std::vector<std::string> kernel_arguments(const BootSpec& spec) {
     }
     if (spec.unload_check && !spec.modules.empty()) {
       args.push_back("UML_UNLOAD=1");
+    }
+    if (!coverage_device.empty()) {
+      args.push_back("UML_COVERAGE=" + coverage_device);
     }
   }
   if (!spec.env.empty()) {

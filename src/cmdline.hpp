@@ -51,6 +51,8 @@ struct BootSpec {
   // test mode: init removes the modules after the command (UML_UNLOAD=1; only with modules)
   bool unload_check = false;
   std::optional<std::uint64_t> lpj;  // preset delay-loop calibration (see lpj.hpp)
+  // test mode: a raw disk after the others for init's coverage data (UML_COVERAGE=ubdX)
+  std::optional<std::filesystem::path> coverage_disk;
 };
 
 // UML's argv (without argv[0]). Throws Error for a malformed --env, --module or

@@ -10,6 +10,7 @@
 
 #include "boot.hpp"
 #include "console.hpp"
+#include "coverage.hpp"
 #include "debug.hpp"
 #include "junit.hpp"
 #include "ktap.hpp"
@@ -31,6 +32,21 @@ std::chrono::milliseconds to_ms(double seconds) {
   return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
 }
 
+// Reads what init wrote to the coverage disk and keeps the data of the project's objects.
+std::string collect_coverage(const fs::path& disk, const TestOptions& options) {
+  const auto bytes = process::read_file(disk);
+  std::vector<fs::path> dirs;
+  for (const auto& dir : options.module_dirs) {
+    auto path = fs::absolute(dir).lexically_normal();
+    if (!path.has_filename()) {
+      path = path.parent_path();  // "dir/" normalizes to a trailing separator
+    }
+    dirs.push_back(path);
+  }
+  const auto dump = parse_coverage_dump(bytes.value_or(std::string()));
+  return save_coverage(dump, dirs, *options.coverage_dir).message;
+}
+
 }  // namespace
 
 int run_test(const TestOptions& options) {
@@ -44,6 +60,9 @@ int run_test(const TestOptions& options) {
   spec.expect = options.expect_findings;
   spec.unload_check = options.unload_check;
   const auto args = kernel_arguments(spec);
+  if (options.coverage_dir) {
+    prepare_coverage_dir(*options.coverage_dir);
+  }
 
   const auto& ws = boot.workspace();
   const auto log_path = options.log ? fs::absolute(*options.log) : ws.dir() / "console.log";
@@ -129,6 +148,11 @@ int run_test(const TestOptions& options) {
   const bool passed = outcome.code == ExitCode::Passed;
   if (options.kunit_list && passed) {
     write_kunit_list(*options.kunit_list, parse_kunit_listing(before_command(text, findings)));
+  }
+  if (options.coverage_dir && ws.coverage_disk()) {
+    const auto message = collect_coverage(*ws.coverage_disk(), options);
+    log.write(fmt::format("# uml-helper: {}\n", message));
+    fmt::print("uml-helper: {}\n", message);
   }
   print_verdict(options, outcome, run.seconds, text, findings, trace ? &*trace : nullptr);
   if (!passed || options.log || !ws.owns_dir()) {

@@ -123,4 +123,18 @@ void create_cow_file(const fs::path& cow, const fs::path& base) {
   }
 }
 
+void create_data_disk(const fs::path& path, std::uint64_t size) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    throw Error(fmt::format("cannot create the disk {}: {}", path.string(), errno_message(errno)));
+  }
+  ::fchmod(fd, 0600);
+  const int error = ::ftruncate(fd, static_cast<off_t>(size)) != 0 ? errno : 0;
+  ::close(fd);
+  if (error != 0) {
+    ::unlink(path.c_str());
+    throw Error(fmt::format("cannot create the disk {}: {}", path.string(), errno_message(error)));
+  }
+}
+
 }  // namespace uml

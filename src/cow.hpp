@@ -16,4 +16,8 @@ std::uint64_t cow_file_size(std::uint64_t base_size);
 // Throws Error naming the file and the reason (a full filesystem among them).
 void create_cow_file(const std::filesystem::path& cow, const std::filesystem::path& base);
 
+// Creates `path` as a fresh raw disk of `size` zero bytes (sparse), mode 0600, for
+// ubdN=<path> without a COW (the coverage disk). Throws Error as create_cow_file.
+void create_data_disk(const std::filesystem::path& path, std::uint64_t size);
+
 }  // namespace uml

@@ -27,6 +27,9 @@ struct BootOptions {
   bool verbose = false;
   bool no_confine = false;  // run/test: UML without the Landlock ruleset
   bool no_pin = false;      // run/test: UML's processes on any CPU (affinity.hpp)
+  // test: gcov data of the --module-dir objects goes here (coverage.hpp); the boot gets
+  // a raw disk for init to write it to
+  std::optional<std::filesystem::path> coverage_dir;
 };
 
 struct RunOptions : BootOptions {
@@ -50,6 +53,7 @@ struct TestOptions : BootOptions {
   std::vector<std::string> expect_findings;
   bool unload_check = true;  // init removes the test's modules after the command
   // --module-dir: directories with the project's .ko files (debug info), for decode.hpp
+  // and the objects whose gcov data --coverage-dir keeps
   std::vector<std::string> module_dirs;
 };
 

@@ -5,7 +5,7 @@
 #
 #   uml_step_kunit_discover(NAME <target> MODULES <module>... HELPER <uml-helper>
 #     DISCOVERY_BOOT <file> CASES_BOOT <file> LOG <file> LIST_FILE <file>
-#     WORK_DIR <dir> TESTS_FILE <file> UNAVAILABLE_FILE <file> [TEST_PREFIX <prefix>]
+#     WORK_DIR <dir> [COVERAGE_ROOT <dir>] TESTS_FILE <file> UNAVAILABLE_FILE <file> [TEST_PREFIX <prefix>]
 #     CTEST_TIMEOUT <seconds> LABELS <label>... [FIXTURE <fixture>])
 include_guard(GLOBAL)
 
@@ -15,7 +15,7 @@ function(uml_step_kunit_discover)
     0
     arg
     ""
-    "NAME;HELPER;DISCOVERY_BOOT;CASES_BOOT;LOG;LIST_FILE;WORK_DIR;TESTS_FILE;UNAVAILABLE_FILE;TEST_PREFIX;CTEST_TIMEOUT;FIXTURE"
+    "NAME;HELPER;DISCOVERY_BOOT;CASES_BOOT;LOG;LIST_FILE;WORK_DIR;COVERAGE_ROOT;TESTS_FILE;UNAVAILABLE_FILE;TEST_PREFIX;CTEST_TIMEOUT;FIXTURE"
     "MODULES;LABELS")
   set(context "uml_discover_kunit_tests(${arg_NAME})")
   file(REMOVE "${arg_LIST_FILE}")
@@ -67,7 +67,11 @@ function(uml_step_kunit_discover)
       "add_test([==[${test_name}]==] [==[${arg_HELPER}]==] test --boot [==[${arg_CASES_BOOT}]==] --name "
       "[==[${test_name}]==] --work-dir [==[${arg_WORK_DIR}/boot/${test_name}]==] --log "
       "[==[${arg_WORK_DIR}/tests/${test_name}.log]==] --junit [==[${arg_WORK_DIR}/tests/${test_name}.junit.xml]==] "
-      "--append [==[kunit.filter_glob=${case}]==])\n")
+      "--append [==[kunit.filter_glob=${case}]==]")
+    if(arg_COVERAGE_ROOT)
+      string(APPEND text " --coverage-dir [==[${arg_COVERAGE_ROOT}/${test_name}]==]")
+    endif()
+    string(APPEND text ")\n")
     # 125: a case KUnit skipped (or a host that cannot run UML) is a skipped test.
     string(APPEND text "set_tests_properties([==[${test_name}]==] PROPERTIES TIMEOUT ${arg_CTEST_TIMEOUT} LABELS "
            "[==[${arg_LABELS}]==] SKIP_RETURN_CODE 125)\n")

@@ -6,7 +6,7 @@
 #     CC <cc> MODULE_DIR <dir> [MODULE_NAMES <ko>...] [EXTRA_SYMBOLS <symvers>...]
 #     [VARIABLES <NAME=value>...] [KCPPFLAGS <flags>] [KCFLAGS <flags>]
 #     [MIRROR_SOURCE <dir> MIRROR_ANCHOR <dir> MIRROR_ROOT <dir> [MIRROR_EXCLUDE <dir>...]]
-#     JOBS <n> DEPFILE <file> STAMP <file> COMPDB <file>)
+#     JOBS <n> DEPFILE <file> STAMP <file> COMPDB <file> [COVERAGE ON])
 #       Kbuild M= build of one module directory (a KBUILD_DIR is linked into
 #       MODULE_DIR first, see _uml_mirror_kbuild_dir); then a depfile of the module's
 #       own sources and headers (kernel files are covered by the kernel's stamp) and
@@ -45,6 +45,8 @@ set(_UML_GCC_ONLY_FLAGS
     -mskip-rax-setup
     -fno-var-tracking-assignments
     -femit-struct-debug-baseonly
+    # CFLAGS_GCOV (modules against a COVERAGE kernel)
+    -fno-tree-loop-im
     "-fplugin=[^ ]+"
     "-fplugin-arg-[^ ]+")
 
@@ -261,7 +263,7 @@ function(uml_step_module)
     0
     arg
     ""
-    "NAME;MAKE;KERNEL_SOURCE_DIR;KERNEL_DIR;CC;MODULE_DIR;KCPPFLAGS;KCFLAGS;MIRROR_SOURCE;MIRROR_ANCHOR;MIRROR_ROOT;JOBS;DEPFILE;STAMP;COMPDB"
+    "NAME;MAKE;KERNEL_SOURCE_DIR;KERNEL_DIR;CC;MODULE_DIR;KCPPFLAGS;KCFLAGS;MIRROR_SOURCE;MIRROR_ANCHOR;MIRROR_ROOT;JOBS;DEPFILE;STAMP;COMPDB;COVERAGE"
     "MODULE_NAMES;EXTRA_SYMBOLS;VARIABLES;MIRROR_EXCLUDE")
   if(arg_MIRROR_SOURCE)
     _uml_mirror_kbuild_dir("${arg_MIRROR_SOURCE}" "${arg_MIRROR_ANCHOR}" "${arg_MIRROR_ROOT}" "${arg_MIRROR_EXCLUDE}")
@@ -289,6 +291,12 @@ function(uml_step_module)
     ARGS ${args})
   # $(PWD) in a Makefile is the module directory, as when its outer part runs.
   set(ENV{PWD} "${arg_MODULE_DIR}")
+  # A kernel with gcov: the module's objects are profiled. From the environment, not the
+  # command line, so that a Makefile's own GCOV_PROFILE (and modfinal's := n for the
+  # .mod.o) still wins.
+  if(arg_COVERAGE)
+    set(ENV{GCOV_PROFILE} y)
+  endif()
   execute_process(COMMAND ${make_cmd} -j${jobs} modules WORKING_DIRECTORY "${arg_MODULE_DIR}" RESULT_VARIABLE rc)
   if(NOT rc EQUAL 0)
     if(arg_MIRROR_SOURCE)

@@ -13,6 +13,8 @@ set(expected
     share/UserModeLinux/cmake/steps/module.cmake
     share/UserModeLinux/cmake/steps/kbuild-progress.awk
     share/UserModeLinux/cmake/steps/cache.cmake
+    share/UserModeLinux/cmake/UmlCoverage.cmake
+    share/UserModeLinux/cmake/steps/coverage.cmake
     share/UserModeLinux/templates/config/minimal.config
     share/UserModeLinux/templates/guest/uml-init
     share/UserModeLinux/templates/gdb/uml-gdb.py)

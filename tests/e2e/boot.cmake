@@ -87,6 +87,36 @@ expect_failure(times_out "timeout, exit 124\\)")
 expect_failure(kunit_results "kunit failed, exit 5\\)" "1 passed, 1 failed, 0 crashed, 1 skipped"
                "uml_example\\.uml_failing_case")
 
+# The discovered KUnit cases, one test each (in parallel), and coverage: every test here
+# boots the test kernel, which has gcov, so each saved its modules' data; uml_coverage
+# merges all of them, KUnit cases included.
+execute_process(
+  COMMAND ctest --test-dir "${build}" -R "^case\\." -j2 --output-on-failure
+  RESULT_VARIABLE rc
+  OUTPUT_VARIABLE out
+  ERROR_VARIABLE out)
+message("${out}")
+expect("the passing KUnit case passes" out MATCHES "case\\.uml_example\\.uml_passing_case \\.+ +Passed")
+expect("the failing KUnit case fails" out MATCHES "case\\.uml_example\\.uml_failing_case \\.+\\*+Failed")
+foreach(test IN ITEMS case.uml_example.uml_passing_case case.uml_example.uml_failing_case kunit_results hello_loads)
+  set(status_file "${build}/_uml/coverage/${test}/status")
+  set(status "")
+  if(EXISTS "${status_file}")
+    file(READ "${status_file}" status)
+  endif()
+  expect("${test} saved coverage data of its modules (status: ${status})" status MATCHES "^saved [1-9]")
+endforeach()
+run(report "${CMAKE_COMMAND}" --build "${build}" --target uml_coverage)
+expect("the coverage summary has the KUnit module's source" report MATCHES
+       "coverage of [0-9]+ test\\(s\\):.*example_kunit\\.c: lines")
+file(READ "${build}/coverage/coverage.xml" cobertura)
+file(STRINGS "${PROJECT_DIR}/modules/example_kunit.c" kunit_lines)
+list(FIND kunit_lines "static void uml_failing_case(struct kunit *test)" failing_at)
+math(EXPR failing_body "${failing_at} + 3") # the case's first statement, 1-based
+string(REGEX MATCH "filename=\"[^\"]*example_kunit\\.c\".*" kunit_xml "${cobertura}")
+string(REGEX MATCH "<line number=\"${failing_body}\" hits=\"([0-9]+)\"" _ "${kunit_xml}")
+expect("the failing case's body ran (line ${failing_body}, hits '${CMAKE_MATCH_1}')" CMAKE_MATCH_1 GREATER 0)
+
 # A KUnit run whose every case was skipped is a skipped test, and says why.
 execute_process(
   COMMAND ctest --test-dir "${build}" -R "^kunit_all_skipped$" --verbose

@@ -88,3 +88,25 @@ function(configure_command out src build)
   endif()
   set(${out} "${command}" PARENT_SCOPE)
 endfunction()
+
+# The helper and the boot file of a test, from CTest's own record of it.
+function(test_command out test)
+  execute_process(COMMAND ctest --test-dir "${BUILD_DIR}" -N -V -R "^${test}$"
+                  OUTPUT_VARIABLE listing COMMAND_ERROR_IS_FATAL ANY)
+  # ctest -V quotes each argument after the program: /path/uml-helper "test" "--boot" "/path/x.boot"
+  string(REGEX MATCH "Test command: ([^\n]*uml-helper) \"?test\"? \"?--boot\"? \"?([^\n\"]*\\.boot)" _ "${listing}")
+  expect("ctest knows ${test}'s command" CMAKE_MATCH_1 AND CMAKE_MATCH_2)
+  set(${out} "${CMAKE_MATCH_1};test;--boot;${CMAKE_MATCH_2}" PARENT_SCOPE)
+endfunction()
+
+# Runs a command that may fail: its exit status and output.
+function(boot out_rc out_text)
+  execute_process(
+    COMMAND ${ARGN}
+    RESULT_VARIABLE rc
+    OUTPUT_VARIABLE text
+    ERROR_VARIABLE text)
+  message("$ ${ARGN}\n${text}")
+  set(${out_rc} "${rc}" PARENT_SCOPE)
+  set(${out_text} "${text}" PARENT_SCOPE)
+endfunction()

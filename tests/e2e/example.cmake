@@ -13,6 +13,10 @@ set(info_include "${PACKAGE_DIR}/tests/cmake/UmlTargetsInfo.cmake")
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 set(overrides "-DUML_CACHE_DIR=${CACHE_DIR}" "-DCMAKE_PROJECT_INCLUDE=${info_include}")
+# chardev is tested as its coverage build (its kernel is the default one plus gcov).
+if(EXAMPLE STREQUAL "chardev")
+  list(APPEND overrides -DUML_COVERAGE=ON)
+endif()
 
 if(MODE STREQUAL "installed")
   # As a user would: a copy of the example, its presets, the package from a prefix.

@@ -184,3 +184,25 @@ TEST_CASE("expected findings and the unload check reach init") {
   bad.expect = {"kasan,ubsan"};
   CHECK_THROWS_WITH(kernel_arguments(bad), Catch::Contains("--expect-finding"));
 }
+
+TEST_CASE("the coverage disk comes after the others, and init is told its name") {
+  auto s = spec();
+  CHECK(value(kernel_arguments(s), "UML_COVERAGE").empty());
+  s.coverage_disk = "/w/cov.img";
+  auto args = kernel_arguments(s);
+  CHECK(value(args, "UML_COVERAGE") == "ubdb");
+  CHECK(value(args, "ubd1") == "/w/cov.img");
+  s.disks.push_back({"/img/extra.img", "/w/extra.cow"});
+  args = kernel_arguments(s);
+  CHECK(value(args, "UML_COVERAGE") == "ubdc");
+  CHECK(value(args, "ubd2") == "/w/cov.img");
+  // UML has 16 ubd devices: no room left for it is an error, not a missing disk.
+  while (s.disks.size() < 16) {
+    s.disks.push_back({"/img/extra.img", "/w/extra.cow"});
+  }
+  CHECK_THROWS_WITH(kernel_arguments(s), Catch::Contains("at most 16"));
+  // Run boots save none.
+  s.disks.resize(1);
+  s.mode = uml::Mode::Run;
+  CHECK(value(kernel_arguments(s), "UML_COVERAGE").empty());
+}

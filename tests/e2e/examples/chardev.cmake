@@ -47,6 +47,104 @@ expect("/usr/local/bin/bufdev_test in the image is the built program" image_sum 
 run(out "${DEBUGFS}" -R "ls /lib/modules/${kernel_uml_kernel_release}/extra" "${images}")
 expect("bufdev.ko is in /lib/modules/${kernel_uml_kernel_release}/extra" out MATCHES "bufdev\\.ko")
 
+# Coverage (configured with UML_COVERAGE=ON by example.cmake): the report merges every
+# test's data; the lines the tests run are covered, module_exit's too (its data outlives
+# the unload), and the error path no test takes (misc_register failing) is not.
+run(report "${CMAKE_COMMAND}" --build "${BUILD_DIR}" --target uml_coverage)
+list(LENGTH checks boot_tests) # the boot tests, each with data (ctest also counts the build)
+expect("the summary line gives lines and branches of bufdev.c, from all ${boot_tests} tests" report MATCHES
+       "coverage of ${boot_tests} test\\(s\\): bufdev\\.c: lines [0-9.]+% \\([0-9]+/[0-9]+\\), branches [0-9.]+%")
+string(REGEX MATCH "coverage of [^\n]*" summary_line "${report}")
+message(STATUS "figures (chardev, ${MODE}): ${summary_line}")
+foreach(file IN ITEMS index.html coverage.xml summary.txt)
+  expect("the report wrote ${file}" EXISTS "${BUILD_DIR}/coverage/${file}")
+endforeach()
+file(READ "${BUILD_DIR}/coverage/coverage.xml" cobertura)
+file(STRINGS "${EXAMPLE_DIR}/bufdev.c" source_lines)
+function(line_hits out pattern)
+  set(number 0)
+  set(found "")
+  foreach(text IN LISTS source_lines)
+    math(EXPR number "${number} + 1")
+    if(text MATCHES "${pattern}")
+      set(found ${number})
+      break()
+    endif()
+  endforeach()
+  expect("bufdev.c has a line matching '${pattern}'" found)
+  string(REGEX MATCH "<line number=\"${found}\" hits=\"([0-9]+)\"" _ "${cobertura}")
+  expect("coverage.xml has line ${found} (${pattern})" CMAKE_MATCH_1 MATCHES "^[0-9]+$")
+  set(${out} "${CMAKE_MATCH_1}" PARENT_SCOPE)
+endfunction()
+foreach(covered IN ITEMS "ret = -ENOSPC;" "pr_err\\(\"bufdev: capacity=" "pr_info\\(\"bufdev: /dev/%s ready"
+                         "info.total_opens = bufdev.total_opens;" "pr_info\\(\"bufdev: unloaded")
+  line_hits(hits "${covered}")
+  expect("'${covered}' ran in the tests (hits ${hits})" hits GREATER 0)
+endforeach()
+line_hits(hits "^\t\tkvfree\\(bufdev\\.data\\);$")
+expect("the unused error path (kvfree after misc_register failed) is not covered (hits ${hits})" hits EQUAL 0)
+
+# Data that cannot be collected is said, never a silent 0 %: a test whose kernel panics
+# saves none, and the report names it and goes on with the others.
+test_command(roundtrip bufdev_roundtrip)
+list(GET roundtrip 3 boot_file)
+string(REGEX REPLACE "/_uml/boot/[^/]*$" "/_uml/coverage" coverage_root "${boot_file}")
+expect("the tests saved their data in ${coverage_root}" EXISTS "${coverage_root}/bufdev_roundtrip/status")
+boot(
+  rc
+  text
+  ${roundtrip}
+  --name
+  crashed
+  --coverage-dir
+  "${coverage_root}/crashed"
+  --log
+  "${WORK_DIR}/crashed.log"
+  --
+  sh
+  -c
+  "echo c > /proc/sysrq-trigger")
+expect("a crashing test fails (exit ${rc})" NOT rc EQUAL 0)
+expect("... and says its coverage data is missing" text MATCHES "no coverage data from this run: the guest saved none")
+boot(
+  rc
+  text
+  "${CMAKE_COMMAND}"
+  --build
+  "${BUILD_DIR}"
+  --target
+  uml_coverage)
+expect("the report still succeeds" rc EQUAL 0)
+expect("... naming the test without data" text MATCHES "no data from: crashed \\(the guest saved none")
+file(REMOVE_RECURSE "${coverage_root}/crashed")
+
+# Hostile: the guest command writes forged data naming a host path to the coverage disk
+# and swaps the device node for a file, so init's own data goes elsewhere. The helper
+# keeps nothing of it, and nothing appears outside the coverage directory.
+set(evil "/tmp/uml-e2e-evil-${MODE}")
+file(REMOVE "${evil}.gcda")
+set(forge "printf 'UML-COVERAGE 1\\nF 16 /../../../..${evil}.gcda\\nadcgB21*STMPevilEND\\n' >/dev/ubdb")
+string(APPEND forge " && sync && rm /dev/ubdb && : >/dev/ubdb")
+boot(
+  rc
+  text
+  ${roundtrip}
+  --name
+  forged
+  --coverage-dir
+  "${coverage_root}/forged"
+  --log
+  "${WORK_DIR}/forged.log"
+  --
+  sh
+  -c
+  "${forge}")
+expect("the forging test itself passes (exit ${rc})" rc EQUAL 0)
+expect("the helper ignored the forged record" text MATCHES "ignored what the guest wrote for \"/\\.\\./")
+expect("... kept no data" text MATCHES "coverage: 0 data file")
+expect("... and wrote nothing at the path it named" NOT EXISTS "${evil}.gcda")
+file(REMOVE_RECURSE "${coverage_root}/forged")
+
 if(NOT MODE STREQUAL "installed")
   return() # the rest edits the example's sources: only the installed mode's copy may be edited
 endif()

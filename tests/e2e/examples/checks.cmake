@@ -22,27 +22,6 @@ foreach(kernel IN ITEMS uml_kernel uml_kernel_checked)
   expect("flawed.clean.${kernel} passed" CTEST_OUTPUT MATCHES "flawed\\.clean\\.${kernel} \\.+ +Passed")
 endforeach()
 
-# The helper and the boot file of a test, from CTest's own record of it.
-function(test_command out test)
-  execute_process(COMMAND ctest --test-dir "${BUILD_DIR}" -N -V -R "^${test}$"
-                  OUTPUT_VARIABLE listing COMMAND_ERROR_IS_FATAL ANY)
-  # ctest -V quotes each argument after the program: /path/uml-helper "test" "--boot" "/path/x.boot"
-  string(REGEX MATCH "Test command: ([^\n]*uml-helper) \"?test\"? \"?--boot\"? \"?([^\n\"]*\\.boot)" _ "${listing}")
-  expect("ctest knows ${test}'s command" CMAKE_MATCH_1 AND CMAKE_MATCH_2)
-  set(${out} "${CMAKE_MATCH_1};test;--boot;${CMAKE_MATCH_2}" PARENT_SCOPE)
-endfunction()
-
-function(boot out_rc out_text)
-  execute_process(
-    COMMAND ${ARGN}
-    RESULT_VARIABLE rc
-    OUTPUT_VARIABLE text
-    ERROR_VARIABLE text)
-  message("$ ${ARGN}\n${text}")
-  set(${out_rc} "${rc}" PARENT_SCOPE)
-  set(${out_text} "${text}" PARENT_SCOPE)
-endfunction()
-
 set(log_dir "${WORK_DIR}/hostile")
 file(MAKE_DIRECTORY "${log_dir}")
 test_command(clean flawed.clean.uml_kernel_checked)
@@ -131,3 +110,27 @@ boot(
   -c
   "echo uaf > /sys/module/flawed/parameters/trigger")
 expect("the plain kernel does not see the use after free (got ${rc})" rc EQUAL 0)
+
+# Coverage asked of kernels built without gcov: clear errors, never an empty report.
+# The helper's --coverage-dir on the plain kernel says the kernel has no gcov ...
+boot(
+  rc
+  text
+  ${plain}
+  --coverage-dir
+  "${log_dir}/coverage"
+  --log
+  "${log_dir}/plain-coverage.log")
+expect("a test still passes on a kernel without gcov (got ${rc})" rc EQUAL 0)
+expect("... and says it has no gcov" text MATCHES "no coverage data: the kernel has no gcov")
+# ... and the project's uml_coverage target, with no COVERAGE kernel, says how to get one.
+boot(
+  rc
+  text
+  "${CMAKE_COMMAND}"
+  --build
+  "${BUILD_DIR}"
+  --target
+  uml_coverage)
+expect("uml_coverage fails without a coverage kernel (got ${rc})" NOT rc EQUAL 0)
+expect("... saying how to get one" text MATCHES "no kernel of this project is built with coverage")

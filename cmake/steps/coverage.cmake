@@ -1,0 +1,251 @@
+# Build step of target uml_coverage (cmake/UmlCoverage.cmake): merges the gcov data the
+# tests saved (each test's last run: <root>/<test>/status and its .gcda/.gcno files,
+# written by uml-helper --coverage-dir) into an HTML report, a Cobertura XML file and a
+# one-line summary, with gcovr.
+#
+#   uml_step_coverage([KERNELS <kernel>...] [COVERAGE_ROOTS <dir>...] SOURCE_DIRS <dir>... GCOVR <gcovr>
+#     GCOV <gcov> OUTPUT_DIR <dir>)
+include_guard(GLOBAL)
+
+# The deepest directory holding every one of <dirs>.
+function(_uml_common_dir out)
+  set(common "")
+  foreach(dir IN LISTS ARGN)
+    if(common STREQUAL "")
+      set(common "${dir}")
+    endif()
+    while(NOT common STREQUAL "/")
+      cmake_path(IS_PREFIX common "${dir}" NORMALIZE inside)
+      if(inside)
+        break()
+      endif()
+      get_filename_component(common "${common}" DIRECTORY)
+    endwhile()
+  endforeach()
+  set(${out} "${common}" PARENT_SCOPE)
+endfunction()
+
+function(_uml_regex_escape out text)
+  string(REGEX REPLACE "([][+.*()^$?|\\\\{}])" "\\\\\\1" text "${text}")
+  set(${out} "${text}" PARENT_SCOPE)
+endfunction()
+
+function(uml_step_coverage)
+  cmake_parse_arguments(PARSE_ARGV 0 arg "" "GCOVR;GCOV;OUTPUT_DIR" "KERNELS;COVERAGE_ROOTS;SOURCE_DIRS")
+  if(NOT arg_KERNELS)
+    message(
+      FATAL_ERROR
+        "uml_coverage: no kernel of this project is built with coverage (CONFIG_GCOV_KERNEL), so no "
+        "test can collect any: configure with -DUML_COVERAGE=ON, or add COVERAGE to "
+        "uml_add_kernel(); then build, run ctest, and build uml_coverage.")
+  endif()
+  if(NOT arg_SOURCE_DIRS)
+    list(JOIN arg_KERNELS ", " kernels)
+    message(FATAL_ERROR "uml_coverage: no module of this project is built against the coverage kernel(s) ${kernels}.")
+  endif()
+  set(good "")
+  set(good_dirs "")
+  set(missing "")
+  set(stale "")
+  set(no_gcov "")
+  set(empty "")
+  foreach(root IN LISTS arg_COVERAGE_ROOTS)
+    file(GLOB statuses LIST_DIRECTORIES false "${root}/*/status")
+    foreach(status_file IN LISTS statuses)
+      get_filename_component(dir "${status_file}" DIRECTORY)
+      get_filename_component(test "${dir}" NAME)
+      file(STRINGS "${status_file}" status LIMIT_COUNT 1)
+      if(status MATCHES "^saved ([0-9]+)$")
+        if(CMAKE_MATCH_1 EQUAL 0)
+          list(APPEND empty "${test}")
+          continue()
+        endif()
+        # Data of an older build (the module was rebuilt since the test ran) would be
+        # read against the new sources: left out.
+        file(
+          GLOB_RECURSE notes
+          LIST_DIRECTORIES false
+          RELATIVE "${dir}"
+          "${dir}/*.gcno")
+        set(current TRUE)
+        foreach(note IN LISTS notes)
+          if(NOT EXISTS "/${note}")
+            set(current FALSE)
+            break()
+          endif()
+          file(SHA256 "${dir}/${note}" saved_hash)
+          file(SHA256 "/${note}" build_hash)
+          if(NOT saved_hash STREQUAL build_hash)
+            set(current FALSE)
+            break()
+          endif()
+        endforeach()
+        if(current)
+          list(APPEND good "${test}")
+          list(APPEND good_dirs "${dir}")
+        else()
+          list(APPEND stale "${test}")
+        endif()
+      elseif(status STREQUAL "no-gcov")
+        list(APPEND no_gcov "${test}")
+      else()
+        string(REGEX REPLACE "^missing: " "" why "${status}")
+        list(APPEND missing "${test} (${why})")
+      endif()
+    endforeach()
+  endforeach()
+
+  set(notes "")
+  if(missing)
+    list(JOIN missing "; " text)
+    list(APPEND notes "no data from: ${text}")
+  endif()
+  if(stale)
+    list(JOIN stale ", " text)
+    list(APPEND notes "left out, run against an older build of the modules (run ctest again): ${text}")
+  endif()
+  if(no_gcov)
+    list(JOIN no_gcov ", " text)
+    list(APPEND notes "booted a kernel without gcov: ${text}")
+  endif()
+  list(JOIN notes "\n  " notes_text)
+  if(NOT good)
+    if(NOT arg_COVERAGE_ROOTS)
+      list(JOIN arg_KERNELS ", " kernels)
+      set(why "no test boots the coverage kernel(s) ${kernels}")
+    elseif(NOT missing AND NOT stale AND NOT no_gcov)
+      set(why "no test has run yet, or none loaded a module of the project: run ctest first")
+    else()
+      set(why "no test gave usable data")
+    endif()
+    message(FATAL_ERROR "uml_coverage: no coverage data to report: ${why}.\n  ${notes_text}")
+  endif()
+  if(notes)
+    message(WARNING "uml_coverage: the report leaves out tests without usable data:\n  ${notes_text}")
+  endif()
+
+  set(filters "")
+  foreach(dir IN LISTS arg_SOURCE_DIRS)
+    file(REAL_PATH "${dir}" dir)
+    _uml_regex_escape(escaped "${dir}/")
+    # An absolute filter: gcovr anchors it and compares real paths (a leading ^ would
+    # make it relative to the working directory).
+    list(APPEND filters --filter "${escaped}")
+    list(APPEND real_dirs "${dir}")
+  endforeach()
+  _uml_common_dir(root ${real_dirs})
+  set(out "${arg_OUTPUT_DIR}")
+  file(REMOVE_RECURSE "${out}")
+  file(MAKE_DIRECTORY "${out}")
+  set(gcov_arg "")
+  if(arg_GCOV)
+    set(gcov_arg --gcov-executable "${arg_GCOV}")
+  endif()
+  # gcov names the sources by the module build's links to them: the data first, then the
+  # real paths, then the reports. gcovr runs gcov in its --root, which must not be the
+  # sources (gcov writes its files there): the output directory.
+  execute_process(
+    COMMAND "${arg_GCOVR}" ${gcov_arg} --root "${out}" ${filters} --json "${out}/tests.json" ${good_dirs}
+    WORKING_DIRECTORY "${out}"
+    RESULT_VARIABLE rc
+    OUTPUT_VARIABLE output
+    ERROR_VARIABLE output)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "uml_coverage: gcovr failed (exit ${rc}):\n${output}")
+  endif()
+  file(READ "${out}/tests.json" json)
+  string(JSON count LENGTH "${json}" files)
+  if(count EQUAL 0)
+    list(JOIN real_dirs ", " dirs_text)
+    message(FATAL_ERROR "uml_coverage: the data of ${good} holds no line of the project's sources (${dirs_text}).")
+  endif()
+  math(EXPR last "${count} - 1")
+  foreach(i RANGE ${last})
+    string(
+      JSON
+      file
+      GET
+      "${json}"
+      files
+      ${i}
+      file)
+    if(NOT IS_ABSOLUTE "${file}")
+      set(file "${out}/${file}")
+    endif()
+    file(REAL_PATH "${file}" file)
+    _uml_json_quote(quoted "${file}")
+    string(
+      JSON
+      json
+      SET
+      "${json}"
+      files
+      ${i}
+      file
+      "${quoted}")
+  endforeach()
+  file(WRITE "${out}/tests.json" "${json}")
+  execute_process(
+    COMMAND "${arg_GCOVR}" --root "${root}" --add-tracefile "${out}/tests.json" --html-details "${out}/index.html"
+            --cobertura "${out}/coverage.xml" --json-summary "${out}/summary.json"
+    WORKING_DIRECTORY "${out}"
+    RESULT_VARIABLE rc
+    OUTPUT_VARIABLE output
+    ERROR_VARIABLE output)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "uml_coverage: gcovr failed writing the reports (exit ${rc}):\n${output}")
+  endif()
+
+  # The one line: lines and branches of each source, then where the reports are.
+  file(READ "${out}/summary.json" summary)
+  string(JSON count LENGTH "${summary}" files)
+  math(EXPR last "${count} - 1")
+  set(parts "")
+  foreach(i RANGE ${last})
+    string(
+      JSON
+      name
+      GET
+      "${summary}"
+      files
+      ${i}
+      filename)
+    foreach(field IN ITEMS line_covered line_total branch_covered branch_total)
+      string(
+        JSON
+        ${field}
+        GET
+        "${summary}"
+        files
+        ${i}
+        ${field})
+    endforeach()
+    _uml_percent(lines ${line_covered} ${line_total})
+    _uml_percent(branches ${branch_covered} ${branch_total})
+    string(CONCAT part "${name}: lines ${lines} (${line_covered}/${line_total}), branches ${branches} "
+                  "(${branch_covered}/${branch_total})")
+    list(APPEND parts "${part}")
+  endforeach()
+  list(LENGTH good tests)
+  list(JOIN parts "; " line)
+  set(line "coverage of ${tests} test(s): ${line}")
+  file(WRITE "${out}/summary.txt" "${line}\n")
+  message("${line}\numl_coverage: report ${out}/index.html, Cobertura ${out}/coverage.xml")
+endfunction()
+
+function(_uml_percent out covered total)
+  if(total EQUAL 0)
+    set(${out} "-" PARENT_SCOPE)
+    return()
+  endif()
+  math(EXPR tenths "(${covered} * 1000 + ${total} / 2) / ${total}")
+  math(EXPR whole "${tenths} / 10")
+  math(EXPR fraction "${tenths} % 10")
+  set(${out} "${whole}.${fraction}%" PARENT_SCOPE)
+endfunction()
+
+function(_uml_json_quote out value)
+  string(REPLACE "\\" "\\\\" value "${value}")
+  string(REPLACE "\"" "\\\"" value "${value}")
+  set(${out} "\"${value}\"" PARENT_SCOPE)
+endfunction()
