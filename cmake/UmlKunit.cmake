@@ -30,6 +30,8 @@ oops or panic); a case that KUnit skipped is reported as skipped.
   `DISCOVERY_TIMEOUT`: the listing boot's (default 60).
 - `TIME_TRAVEL`, `MEM`, `ARGS`: as for `uml_add_test`, for every boot;
   `FAIL_ON_WARN`: a kernel warning fails the case's test.
+- On a kernel with `COVERAGE` each case's test saves its modules' gcov data
+  (`<build>/_uml/coverage/<test>`), merged by `uml_coverage` with the rest.
 - `LABELS`: added to `uml;kunit`. With `UML_TESTS_BUILD_FIRST` the tests need
   the `uml_build` fixture, like `uml_add_test`'s.
 - The build fails when the listing boot fails or lists no case, naming its

@@ -37,11 +37,6 @@ std::vector<std::string> common_arguments(const GdbSetup& setup) {
   return args;
 }
 
-bool is_executable_file(const fs::path& path) {
-  std::error_code ec;
-  return fs::is_regular_file(path, ec) && ::access(path.c_str(), X_OK) == 0;
-}
-
 }  // namespace
 
 std::string gdb_quote(std::string_view word) {
@@ -81,24 +76,14 @@ std::vector<std::string> gdb_attach_arguments(const GdbSetup& setup, const fs::p
 
 fs::path find_gdb(const std::optional<fs::path>& given, const char* path_variable) {
   if (given) {
-    if (!is_executable_file(*given)) {
+    if (!process::is_executable_file(*given)) {
       throw Error(fmt::format("--gdb {}: not an executable file", given->string()));
     }
     return fs::absolute(*given);
   }
-  const std::string_view path = path_variable != nullptr ? path_variable : "";
-  std::size_t start = 0;
-  while (start <= path.size()) {
-    auto end = path.find(':', start);
-    if (end == std::string_view::npos) {
-      end = path.size();
-    }
-    const auto dir = path.substr(start, end - start);
-    const auto candidate = fs::path(dir.empty() ? "." : std::string(dir)) / "gdb";
-    if (is_executable_file(candidate)) {
-      return fs::absolute(candidate);
-    }
-    start = end + 1;
+  if (const auto found = process::find_on_path(
+          "gdb", path_variable != nullptr ? path_variable : std::string_view())) {
+    return fs::absolute(*found);
   }
   throw Error(
       "gdb was not found on PATH: install Debian's package 'gdb' (apt-get install gdb), or "

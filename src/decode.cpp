@@ -22,6 +22,7 @@
 
 #include "console.hpp"
 #include "process/errors.hpp"
+#include "process/files.hpp"
 #include "process/proc_table.hpp"
 #include "process/spawn.hpp"
 #include "text.hpp"
@@ -480,28 +481,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-bool is_executable_file(const fs::path& path) {
-  std::error_code ec;
-  return fs::is_regular_file(path, ec) && ::access(path.c_str(), X_OK) == 0;
-}
-
-std::optional<fs::path> find_on_path(std::string_view name) {
+std::string_view path_variable_or_default() {
   const char* variable = std::getenv("PATH");
-  const std::string_view path = variable != nullptr ? variable : "/usr/bin:/bin";
-  std::size_t start = 0;
-  while (start <= path.size()) {
-    auto end = path.find(':', start);
-    if (end == std::string_view::npos) {
-      end = path.size();
-    }
-    const auto dir = path.substr(start, end - start);
-    const auto candidate = fs::path(dir.empty() ? "." : std::string(dir)) / std::string(name);
-    if (is_executable_file(candidate)) {
-      return candidate;
-    }
-    start = end + 1;
-  }
-  return std::nullopt;
+  return variable != nullptr ? variable : "/usr/bin:/bin";
 }
 
 // A program's standard output, bounded in time and size (its session is killed past
@@ -693,9 +675,10 @@ DecodedFrames decode_frames(const std::vector<FrameLine>& all, const DecodeSetup
     out.project[i] = !key.empty() && !it->second.path.empty();
   }
 
-  const auto addr2line =
-      setup.addr2line ? std::optional<fs::path>(setup.addr2line) : find_on_path("addr2line");
-  if (!addr2line || !is_executable_file(*addr2line)) {
+  const auto addr2line = setup.addr2line
+                             ? std::optional<fs::path>(setup.addr2line)
+                             : process::find_on_path("addr2line", path_variable_or_default());
+  if (!addr2line || !process::is_executable_file(*addr2line)) {
     out.notes.push_back("install binutils to decode stack traces (addr2line was not found)");
     return out;
   }

@@ -77,4 +77,26 @@ Result<void> write_file_atomic(const fs::path& path, std::string_view text) {
   return {};
 }
 
+bool is_executable_file(const fs::path& path) {
+  std::error_code ec;
+  return fs::is_regular_file(path, ec) && ::access(path.c_str(), X_OK) == 0;
+}
+
+std::optional<fs::path> find_on_path(std::string_view name, std::string_view path_variable) {
+  std::size_t start = 0;
+  while (start <= path_variable.size()) {
+    auto end = path_variable.find(':', start);
+    if (end == std::string_view::npos) {
+      end = path_variable.size();
+    }
+    const auto dir = path_variable.substr(start, end - start);
+    const auto candidate = fs::path(dir.empty() ? "." : std::string(dir)) / std::string(name);
+    if (is_executable_file(candidate)) {
+      return candidate;
+    }
+    start = end + 1;
+  }
+  return std::nullopt;
+}
+
 }  // namespace uml::process

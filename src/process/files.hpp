@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,5 +22,13 @@ bool write_all(int fd, std::string_view text);
 // renamed over path. On failure the temporary is removed and the error says why.
 // The directory must exist. Mode 0666 less the umask, as a shell's `>` makes it.
 Result<void> write_file_atomic(const std::filesystem::path& path, std::string_view text);
+
+// A regular file this process may execute.
+bool is_executable_file(const std::filesystem::path& path);
+
+// The first executable `name` in the directories of `path_variable` (a PATH value; an
+// empty entry is the current directory), or nothing.
+std::optional<std::filesystem::path> find_on_path(std::string_view name,
+                                                  std::string_view path_variable);
 
 }  // namespace uml::process
