@@ -193,7 +193,7 @@ function(_uml_write_kunit_boots name)
   set(step_LIST_FILE "${dir}/kunit/${name}.cases")
   set(step_WORK_DIR "${dir}")
   # Each case's coverage data: <root>/<test name> (empty: a kernel without gcov).
-  _uml_test_coverage_dir(step_COVERAGE_ROOT "${KERNEL}" "")
+  _uml_kunit_coverage_root(step_COVERAGE_ROOT "${KERNEL}" "${step_TEST_PREFIX}" "${step_LIST_FILE}")
   math(EXPR step_CTEST_TIMEOUT "${TIMEOUT} + 30")
   set(script "${dir}/steps/${name}.kunit-discover.cmake")
   _uml_write_step_script(

@@ -34,7 +34,6 @@ std::chrono::milliseconds to_ms(double seconds) {
 
 // Reads what init wrote to the coverage disk and keeps the data of the project's objects.
 std::string collect_coverage(const fs::path& disk, const TestOptions& options) {
-  const auto bytes = process::read_file(disk);
   std::vector<fs::path> dirs;
   for (const auto& dir : options.module_dirs) {
     auto path = fs::absolute(dir).lexically_normal();
@@ -43,13 +42,17 @@ std::string collect_coverage(const fs::path& disk, const TestOptions& options) {
     }
     dirs.push_back(path);
   }
-  const auto dump = parse_coverage_dump(bytes.value_or(std::string()));
-  return save_coverage(dump, dirs, *options.coverage_dir).message;
+  return save_coverage(read_coverage_disk(disk), dirs, *options.coverage_dir).message;
 }
 
 }  // namespace
 
 int run_test(const TestOptions& options) {
+  // First: a run that stops early (a bad option, a host that cannot run UML) must not
+  // leave the previous run's data looking current.
+  if (options.coverage_dir) {
+    prepare_coverage_dir(*options.coverage_dir);
+  }
   Boot boot(options);
   if (!boot.check_host()) {
     return to_int(ExitCode::Skipped);
@@ -60,9 +63,6 @@ int run_test(const TestOptions& options) {
   spec.expect = options.expect_findings;
   spec.unload_check = options.unload_check;
   const auto args = kernel_arguments(spec);
-  if (options.coverage_dir) {
-    prepare_coverage_dir(*options.coverage_dir);
-  }
 
   const auto& ws = boot.workspace();
   const auto log_path = options.log ? fs::absolute(*options.log) : ws.dir() / "console.log";

@@ -1,9 +1,16 @@
 #include "coverage.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <fstream>
+#include <map>
 #include <optional>
 
 #include <fmt/format.h>
@@ -169,32 +176,85 @@ CoverageDump parse_coverage_dump(std::string_view bytes) {
   }
 }
 
+CoverageDump read_coverage_disk(const fs::path& disk) {
+  CoverageDump dump;
+  const int fd = ::open(disk.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      static_cast<std::uint64_t>(st.st_size) != coverage_disk_size) {
+    dump.problem = fd < 0 ? fmt::format("cannot read the data disk: {}", std::strerror(errno))
+                          : "the data disk is no longer what the helper made (resized)";
+    if (fd >= 0) {
+      ::close(fd);
+    }
+    return dump;
+  }
+  std::string bytes(coverage_disk_size, '\0');
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const auto got = ::read(fd, bytes.data() + done, bytes.size() - done);
+    if (got < 0 && errno == EINTR) {
+      continue;
+    }
+    if (got <= 0) {
+      break;
+    }
+    done += static_cast<std::size_t>(got);
+  }
+  ::close(fd);
+  bytes.resize(done);
+  return parse_coverage_dump(bytes);
+}
+
+namespace {
+
+// A status file of this helper's: its first line is one of the three forms.
+bool is_status_file(const fs::path& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line.starts_with("saved ") || line.starts_with("missing: ") || line == "no-gcov";
+}
+
+}  // namespace
+
 void prepare_coverage_dir(const fs::path& out_dir) {
   std::error_code ec;
+  const auto status = out_dir / "status";
   if (fs::exists(out_dir, ec)) {
     if (!fs::is_directory(out_dir, ec)) {
       throw Error(fmt::format("--coverage-dir {}: not a directory", out_dir.string()));
     }
-    if (!fs::is_empty(out_dir, ec) && !fs::exists(out_dir / "status", ec)) {
+    if (!fs::is_empty(out_dir, ec) && !is_status_file(status)) {
       throw Error(fmt::format(
-          "--coverage-dir {}: the directory has files and no status file, so it is not one "
-          "uml-helper made; give a new or empty directory (its contents are replaced at "
-          "every run)",
+          "--coverage-dir {}: the directory has files and no status file of uml-helper's, so "
+          "it is not one the helper made; give a new or empty directory (its contents are "
+          "replaced at every run)",
           out_dir.string()));
     }
+    // The status last: a helper killed half-way leaves a directory it still accepts.
     for (const auto& entry : fs::directory_iterator(out_dir, ec)) {
-      fs::remove_all(entry.path(), ec);
+      if (entry.path().filename() != "status") {
+        fs::remove_all(entry.path(), ec);
+        if (ec) {
+          throw Error(fmt::format("--coverage-dir: cannot remove {}: {}", entry.path().string(),
+                                  ec.message()));
+        }
+      }
     }
   }
   fs::create_directories(out_dir, ec);
   if (ec) {
     throw Error(fmt::format("--coverage-dir {}: {}", out_dir.string(), ec.message()));
   }
-  write_file(out_dir / "status", "missing: the run did not finish\n");
+  write_file(status, "missing: the run did not finish\n");
 }
 
-CoverageResult save_coverage(const CoverageDump& dump, const std::vector<fs::path>& object_dirs,
-                             const fs::path& out_dir) {
+namespace {
+
+CoverageResult save_coverage_files(const CoverageDump& dump,
+                                   const std::vector<fs::path>& object_dirs,
+                                   const fs::path& out_dir) {
   CoverageResult result;
   if (!dump.found) {
     result.message = fmt::format("no coverage data from this run: {}", dump.problem);
@@ -210,7 +270,14 @@ CoverageResult save_coverage(const CoverageDump& dump, const std::vector<fs::pat
     return result;
   }
   result.state = CoverageResult::State::Saved;
+  // A path the guest wrote more than once: its last record, written once.
+  std::map<std::string_view, const CoverageRecord*> last;
   for (const auto& record : dump.records) {
+    last[record.path] = &record;
+  }
+  std::string saved_list;
+  for (const auto& [path, kept] : last) {
+    const auto& record = *kept;
     fs::path gcno;
     fs::path dir;
     std::string rel;
@@ -221,7 +288,8 @@ CoverageResult save_coverage(const CoverageDump& dump, const std::vector<fs::pat
       }
       continue;
     }
-    const auto target = out_dir / dir.relative_path() / rel;
+    const auto relative = dir.relative_path() / rel;
+    const auto target = out_dir / relative;
     std::error_code ec;
     fs::create_directories(target.parent_path(), ec);
     write_file(target, record.data);
@@ -231,6 +299,7 @@ CoverageResult save_coverage(const CoverageDump& dump, const std::vector<fs::pat
       throw Error(fmt::format("--coverage-dir: cannot copy {}: {}", gcno.string(), ec.message()));
     }
     ++result.saved;
+    saved_list += relative.string() + "\n";
   }
   result.message = fmt::format("coverage: {} data file(s) of the project's modules saved to {}",
                                result.saved, out_dir.string());
@@ -238,8 +307,22 @@ CoverageResult save_coverage(const CoverageDump& dump, const std::vector<fs::pat
     result.message +=
         fmt::format("; ignored what the guest wrote for {}", fmt::join(result.rejected, "; "));
   }
-  write_file(out_dir / "status", fmt::format("saved {}\n", result.saved));
+  write_file(out_dir / "status", fmt::format("saved {}\n{}", result.saved, saved_list));
   return result;
+}
+
+}  // namespace
+
+CoverageResult save_coverage(const CoverageDump& dump, const std::vector<fs::path>& object_dirs,
+                             const fs::path& out_dir) {
+  try {
+    return save_coverage_files(dump, object_dirs, out_dir);
+  } catch (const std::exception& e) {
+    CoverageResult result;
+    result.message = fmt::format("no coverage data from this run: {}", e.what());
+    std::ofstream(out_dir / "status", std::ios::trunc) << "missing: " << e.what() << "\n";
+    return result;
+  }
 }
 
 }  // namespace uml

@@ -40,6 +40,11 @@ struct CoverageDump {
 // problem.
 CoverageDump parse_coverage_dump(std::string_view bytes);
 
+// The disk file's bytes, read only when it is still a regular file of exactly
+// coverage_disk_size bytes (UML could grow it up to its file size limit); else a dump
+// with found == false saying why.
+CoverageDump read_coverage_disk(const std::filesystem::path& disk);
+
 struct CoverageResult {
   enum class State { Saved, Missing, NoGcov } state = State::Missing;
   std::size_t saved = 0;
@@ -49,15 +54,17 @@ struct CoverageResult {
 
 // Keeps the dump's files that belong to `object_dirs` (absolute module build
 // directories) under out_dir/<object dir without its leading />/<relative path>.gcda,
-// each with a copy of its .gcno, and writes out_dir/status ("saved N", "missing: why" or
-// "no-gcov"), which the coverage report reads. Throws Error when out_dir cannot be
-// written.
+// each with a copy of its .gcno (a path the guest wrote twice: its last record), and
+// writes out_dir/status, which the coverage report reads: "saved N" and the N .gcda
+// paths relative to out_dir, one a line; "missing: why"; or "no-gcov". Never throws:
+// a file that cannot be written makes the status "missing: <why>".
 CoverageResult save_coverage(const CoverageDump& dump,
                              const std::vector<std::filesystem::path>& object_dirs,
                              const std::filesystem::path& out_dir);
 
-// Makes out_dir empty for a new run (creating it); refuses a non-empty directory that
-// has no status file (not one this helper wrote). Throws Error.
+// Makes out_dir empty for a new run (creating it), its status "missing: the run did not
+// finish" until save_coverage; refuses a non-empty directory without a status file of
+// this helper's (its first line "saved N", "missing: ..." or "no-gcov"). Throws Error.
 void prepare_coverage_dir(const std::filesystem::path& out_dir);
 
 }  // namespace uml

@@ -124,7 +124,7 @@ endfunction()
 
 # Kbuild's outputs in a module directory: never linked (a host build's objects
 # would pass for up to date ones), and hidden directories (.git, .uml-build).
-set(_UML_KBUILD_OUTPUTS "\\.(o|ko|mod|a|dwo|order|symvers|cmd|d|tmp)$|\\.mod\\.c$|^\\.cache\\.mk$")
+set(_UML_KBUILD_OUTPUTS "\\.(o|ko|mod|a|dwo|order|symvers|cmd|d|tmp|gcno|gcda)$|\\.mod\\.c$|^\\.cache\\.mk$")
 
 # Makes MODULE_DIR a tree of links to MIRROR_SOURCE: its directories as real ones
 # (Kbuild writes objects there), its files as symbolic links, links that lost their

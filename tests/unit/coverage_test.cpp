@@ -87,6 +87,8 @@ TEST_CASE("coverage data is kept only for this build's objects, under the output
   const auto module = tmp.path / "build/_uml/module/bufdev";
   write(module / "bufdev.gcno", notes);
   write(module / "sub/part.gcno", notes);
+  write(module / "stale.gcno", notes);
+  write(module / "garbage.gcno", notes);
   write(tmp.path / "build/other.gcno", notes);
   write(module / "linked.gcda", "");
   fs::create_symlink(tmp.path / "build/other.gcno", module / "linked.gcno");
@@ -103,8 +105,10 @@ TEST_CASE("coverage data is kept only for this build's objects, under the output
       record(m + "/../../../other.gcda", data) + record(m + "/sub/../bufdev.gcda", data) +
       record(m + "//bufdev.gcda", data) + record(m + "/linked.gcda", data) +
       record(m + "/missing.gcda", data) + record(m + "/bufdev.gcno", data) +
-      record(m + "/bufdev.gcda", std::string("adcg") + "B21*" + "OLD!") +
-      record(m + "/bufdev.gcda", "#!/bin/sh\nrm -rf ~\n");
+      record(m + "/stale.gcda", std::string("adcg") + "B21*" + "OLD!") +
+      record(m + "/garbage.gcda", "#!/bin/sh\nrm -rf ~\n") +
+      // The same object again: written once, from its last record.
+      record(m + "/bufdev.gcda", data);
   const auto result = save_coverage(parse_coverage_dump(dump(records)), {module}, out);
   CHECK(result.state == CoverageResult::State::Saved);
   CHECK(result.saved == 2);
@@ -115,7 +119,9 @@ TEST_CASE("coverage data is kept only for this build's objects, under the output
   CHECK(read(kept / "bufdev.gcda") == data);
   CHECK(read(kept / "bufdev.gcno") == notes);
   CHECK(read(kept / "sub/part.gcda") == data);
-  CHECK(read(out / "status") == "saved 2\n");
+  CHECK(read(out / "status") == "saved 2\n" + (module.relative_path() / "bufdev.gcda").string() +
+                                    "\n" + (module.relative_path() / "sub/part.gcda").string() +
+                                    "\n");
   // Nothing else was written anywhere: only the two objects' files and the status.
   std::size_t files = 0;
   for (const auto& entry : fs::recursive_directory_iterator(out)) {
@@ -150,4 +156,24 @@ TEST_CASE("a directory the helper did not make is not emptied") {
   CHECK(read(tmp.path / "precious.txt") == "keep me");
   write(tmp.path / "file", "x");
   CHECK_THROWS_AS(uml::prepare_coverage_dir(tmp.path / "file"), uml::Error);
+  // A file named status is not enough: it must be one of the helper's.
+  write(tmp.path / "status", "my notes\n");
+  CHECK_THROWS_AS(uml::prepare_coverage_dir(tmp.path), uml::Error);
+  CHECK(read(tmp.path / "precious.txt") == "keep me");
+}
+
+TEST_CASE("the coverage disk is read only at the size the helper made it") {
+  TempDir tmp;
+  const auto disk = tmp.path / "disk.img";
+  write(disk, dump(""));
+  CHECK_THAT(uml::read_coverage_disk(disk).problem, Catch::Contains("resized"));
+  fs::resize_file(disk, uml::coverage_disk_size);
+  const auto parsed = uml::read_coverage_disk(disk);
+  CHECK(parsed.found);
+  CHECK(parsed.records.empty());
+  fs::resize_file(disk, uml::coverage_disk_size * 2);  // grown by the guest
+  CHECK(!uml::read_coverage_disk(disk).found);
+  fs::remove(disk);
+  fs::create_symlink(tmp.path / "elsewhere", disk);
+  CHECK(!uml::read_coverage_disk(disk).found);
 }
