@@ -36,6 +36,7 @@ UML_KERNEL_SOURCE ?=
 UML_CONFIG ?= minimal
 UML_CONFIG_FRAGMENTS ?=
 UML_CHECKS ?=
+UML_COVERAGE ?=
 UML_ROOTFS ?= busybox
 UML_MEM ?=
 UML_TIMEOUT ?= 60
@@ -78,6 +79,7 @@ _uml_args = \
   -DUML_CONFIG:STRING=$(call _uml_q,$(UML_CONFIG)) \
   -DUML_CONFIG_FRAGMENTS:STRING=$(call _uml_q,$(call _uml_list,$(UML_CONFIG_FRAGMENTS))) \
   -DUML_CHECKS:STRING=$(call _uml_q,$(call _uml_list,$(UML_CHECKS))) \
+  -DUML_COVERAGE:BOOL=$(if $(filter 1 y yes on ON YES,$(UML_COVERAGE)),ON,OFF) \
   -DUML_ROOTFS:STRING=$(call _uml_q,$(UML_ROOTFS)) \
   -DUML_MEM:STRING=$(call _uml_q,$(UML_MEM)) \
   -DUML_TIMEOUT:STRING=$(call _uml_q,$(UML_TIMEOUT)) \
@@ -91,7 +93,7 @@ _uml_args = \
 _uml_cmake = MAKEFLAGS=$(call _uml_q,$(filter-out -j,$(filter -j%,$(MAKEFLAGS)))) MAKELEVEL= $(_uml_cmake_exe)
 _uml_ctest = MAKEFLAGS= MAKELEVEL= $(_uml_ctest_exe)
 
-.PHONY: uml-configure uml-kernel uml-modules uml-image uml-run uml-test uml-debug uml-attach uml-menuconfig uml-clean uml-help \
+.PHONY: uml-configure uml-kernel uml-modules uml-image uml-run uml-test uml-debug uml-coverage uml-attach uml-menuconfig uml-clean uml-help \
   uml-cache-list uml-cache-prune
 
 # (Re)configures the build directory when a variable changed (the -D values of
@@ -135,6 +137,10 @@ uml-test: uml-configure
 uml-debug: uml-configure
 	$(_uml_cmake) --build $(_uml_bq) --target uml_debug
 
+# With UML_COVERAGE=1: the report of the last uml-test's coverage data.
+uml-coverage: uml-configure
+	$(_uml_cmake) --build $(_uml_bq) --target uml_coverage
+
 uml-attach: uml-configure
 	$(_uml_cmake) --build $(_uml_bq) --target uml_attach
 
@@ -166,6 +172,7 @@ uml-help:
 	@echo '  uml-run         boot it with a shell on this terminal (exit or Ctrl-D ends it)'
 	@echo '  uml-test        build everything, boot, load UML_LOAD_MODULES, run UML_TEST_COMMAND'
 	@echo '  uml-debug       boot under gdb'
+	@echo '  uml-coverage    coverage report of the last uml-test (with UML_COVERAGE=1)'
 	@echo '  uml-attach      attach gdb to a running uml-run'
 	@echo '  uml-menuconfig  edit the kernel configuration'
 	@echo '  uml-configure   (re)configure UML_BUILD_DIR'
@@ -179,6 +186,7 @@ uml-help:
 	@echo '  UML_CONFIG           = $(UML_CONFIG)  [minimal, defconfig or a .config file]'
 	@echo '  UML_CONFIG_FRAGMENTS = $(UML_CONFIG_FRAGMENTS)'
 	@echo '  UML_CHECKS           = $(UML_CHECKS)  [kernel checks: kasan ubsan lockdep atomic-sleep debug-objects list slab fortify kmemleak, or all]'
+	@echo '  UML_COVERAGE         = $(UML_COVERAGE)  [1: kernel with gcov, modules profiled; then uml-coverage]'
 	@echo '  UML_ROOTFS           = $(UML_ROOTFS)  [busybox, debian, directory:DIR, tarball:FILE, image:FILE]'
 	@echo '  UML_MEM              = $(UML_MEM)  [empty: 128M]'
 	@echo '  UML_TIMEOUT          = $(UML_TIMEOUT)  [seconds, uml-test]'

@@ -365,6 +365,15 @@ expect("the breakpoint in greet_init was hit" out MATCHES
 expect("the module parameter is readable (who = \"world\")" out MATCHES "\\$1 = 0x[0-9a-f]+ \"world\"")
 expect("the guest then ran its shell's command" out MATCHES "GUEST-42-DONE")
 
+# Coverage through Make: UML_COVERAGE=1 (the minimal kernel with gcov, the one the
+# chardev example's coverage build uses), uml-test saves the data, uml-coverage merges it.
+umake(out uml-test UML_COVERAGE=1)
+expect("UML_COVERAGE=1 re-configures, and the test passes" out MATCHES "configuring.*100% tests passed")
+umake(out uml-coverage UML_COVERAGE=1)
+expect("uml-coverage reports both sources of greet" out MATCHES
+       "coverage of 1 test\\(s\\): [^\n]*greet_main\\.c: lines [^\n]*greet_text\\.c: lines")
+expect("...and wrote the HTML report" EXISTS "${build}/coverage/index.html")
+
 # uml-clean removes the build directory (the kernel stays in the cache), and
 # only a directory uml.mk configured.
 file(WRITE "${WORK_DIR}/not-ours/keep" "")
