@@ -17,6 +17,7 @@
 #include <fmt/ranges.h>
 
 #include "error.hpp"
+#include "process/files.hpp"
 
 namespace uml {
 
@@ -84,11 +85,8 @@ std::optional<std::array<char, 12>> gcno_header(const fs::path& gcno) {
 }
 
 void write_file(const fs::path& path, std::string_view data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(data.data(), static_cast<std::streamsize>(data.size()));
-  out.close();
-  if (!out) {
-    throw Error(fmt::format("--coverage-dir: cannot write {}", path.string()));
+  if (const auto written = process::write_file_atomic(path, data); !written) {
+    throw Error(fmt::format("--coverage-dir: {}", written.error()));
   }
 }
 

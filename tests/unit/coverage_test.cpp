@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include "error.hpp"
+#include "support.hpp"
 
 namespace fs = std::filesystem;
 using uml::CoverageResult;
@@ -16,19 +17,6 @@ using uml::parse_coverage_dump;
 using uml::save_coverage;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/uml-coverage-test-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 void write(const fs::path& path, const std::string& data) {
   fs::create_directories(path.parent_path());
@@ -83,7 +71,7 @@ TEST_CASE("coverage dump: init's records parse, anything else is a problem") {
 }
 
 TEST_CASE("coverage data is kept only for this build's objects, under the output directory") {
-  TempDir tmp;
+  TempDir tmp("coverage-test");
   const auto module = tmp.path / "build/_uml/module/bufdev";
   write(module / "bufdev.gcno", notes);
   write(module / "sub/part.gcno", notes);
@@ -136,7 +124,7 @@ TEST_CASE("coverage data is kept only for this build's objects, under the output
 }
 
 TEST_CASE("missing coverage data is said, never an empty success") {
-  TempDir tmp;
+  TempDir tmp("coverage-test");
   const auto out = tmp.path / "out";
   uml::prepare_coverage_dir(out);
   auto result = save_coverage(parse_coverage_dump(std::string(512, '\0')), {tmp.path}, out);
@@ -150,7 +138,7 @@ TEST_CASE("missing coverage data is said, never an empty success") {
 }
 
 TEST_CASE("a directory the helper did not make is not emptied") {
-  TempDir tmp;
+  TempDir tmp("coverage-test");
   write(tmp.path / "precious.txt", "keep me");
   CHECK_THROWS_AS(uml::prepare_coverage_dir(tmp.path), uml::Error);
   CHECK(read(tmp.path / "precious.txt") == "keep me");
@@ -163,7 +151,7 @@ TEST_CASE("a directory the helper did not make is not emptied") {
 }
 
 TEST_CASE("the coverage disk is read only at the size the helper made it") {
-  TempDir tmp;
+  TempDir tmp("coverage-test");
   const auto disk = tmp.path / "disk.img";
   write(disk, dump(""));
   CHECK_THAT(uml::read_coverage_disk(disk).problem, Catch::Contains("resized"));

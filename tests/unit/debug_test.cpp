@@ -8,24 +8,12 @@
 #include <catch2/catch.hpp>
 
 #include "error.hpp"
+#include "support.hpp"
 
 namespace fs = std::filesystem;
 using uml::GdbSetup;
 
 namespace {
-
-// A scratch directory, removed afterwards.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "uml-debug-test-XXXXXX").string();
-    path = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 void write_file(const fs::path& path, bool executable) {
   std::ofstream(path) << "#!/bin/sh\n";
@@ -102,7 +90,7 @@ TEST_CASE("instance records round-trip and reject incomplete ones") {
 }
 
 TEST_CASE("running_instance: a clear error when nothing runs or the record is stale") {
-  TempDir dir;
+  TempDir dir("debug-test");
   try {
     uml::running_instance(dir.path);
     FAIL("no error");
@@ -120,7 +108,7 @@ TEST_CASE("running_instance: a clear error when nothing runs or the record is st
 }
 
 TEST_CASE("find_gdb: --gdb, else the first gdb on PATH, else an error naming the package") {
-  TempDir dir;
+  TempDir dir("debug-test");
   const auto empty = dir.path / "empty";
   const auto bin = dir.path / "bin";
   fs::create_directories(empty);
@@ -138,7 +126,7 @@ TEST_CASE("find_gdb: --gdb, else the first gdb on PATH, else an error naming the
 }
 
 TEST_CASE("find_gdb_script: --gdb-script, else beside the installed helper, else the source tree") {
-  TempDir dir;
+  TempDir dir("debug-test");
   const auto prefix = dir.path / "prefix";
   const auto installed = prefix / "share/UserModeLinux/templates/gdb/uml-gdb.py";
   const auto source = dir.path / "src/templates/gdb/uml-gdb.py";

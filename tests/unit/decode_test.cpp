@@ -13,25 +13,12 @@
 #include <catch2/catch.hpp>
 
 #include "report.hpp"
+#include "support.hpp"
 
 namespace fs = std::filesystem;
 using namespace uml;
 
 namespace {
-
-// A fresh temporary directory, removed at the end of the test.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "uml-decode-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 void write(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
@@ -205,7 +192,7 @@ TEST_CASE("kernel source paths are shown from the kernel tree on", "[decode]") {
 }
 
 TEST_CASE("malformed ELF files are refused, not crashed on", "[decode]") {
-  TempDir dir;
+  TempDir dir("decode");
   const std::set<std::string, std::less<>> wanted{"f"};
   write(dir.path / "empty", "");
   CHECK_FALSE(read_elf_symbols(dir.path / "empty", wanted));
@@ -238,7 +225,7 @@ TEST_CASE("malformed ELF files are refused, not crashed on", "[decode]") {
 }
 
 TEST_CASE("a module-like object compiled by gcc is decoded", "[decode]") {
-  TempDir dir;
+  TempDir dir("decode");
   fs::create_directories(dir.path / "build" / "sub");
   // -ffunction-sections: the function lies in .text.buggy_func, so -j must name it.
   if (!compile_object(dir.path, "build/sub/my-mod.ko", module_source, "-O2 -ffunction-sections")) {
@@ -301,7 +288,7 @@ TEST_CASE("a module-like object compiled by gcc is decoded", "[decode]") {
 }
 
 TEST_CASE("decoding is bounded and tolerates a missing addr2line", "[decode]") {
-  TempDir dir;
+  TempDir dir("decode");
   std::vector<FrameLine> frames(300, frame("start_kernel", 0));
   DecodeSetup setup;
   setup.kernel = dir.path / "linux";
@@ -330,7 +317,7 @@ TEST_CASE("decoding is bounded and tolerates a missing addr2line", "[decode]") {
 }
 
 TEST_CASE("the first project frame of the deciding report is named", "[decode]") {
-  TempDir dir;
+  TempDir dir("decode");
   if (!compile_object(dir.path, "my_mod.ko", module_source, "-O0")) {
     WARN("gcc could not compile a test object: skipped");
     return;

@@ -9,28 +9,12 @@
 
 #include "process/capture.hpp"
 #include "process/result.hpp"
+#include "support.hpp"
 
 namespace fs = std::filesystem;
 using uml::process::Failure;
 using uml::process::Result;
 using namespace std::chrono_literals;
-
-namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/uml-files-test-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-}  // namespace
 
 TEST_CASE("Result holds a value or the reason there is none") {
   const Result<std::string> good = std::string("text");
@@ -55,7 +39,7 @@ TEST_CASE("Result holds a value or the reason there is none") {
 }
 
 TEST_CASE("read_file returns the contents, or says why it cannot") {
-  const TempDir dir;
+  const TempDir dir("files-test");
   std::ofstream(dir.path / "file", std::ios::binary) << std::string("a\0b\n", 4);
   const auto text = uml::process::read_file(dir.path / "file");
   REQUIRE(text);
@@ -72,7 +56,7 @@ TEST_CASE("read_file returns the contents, or says why it cannot") {
 }
 
 TEST_CASE("write_file_atomic replaces a file whole and leaves no temporary") {
-  const TempDir dir;
+  const TempDir dir("files-test");
   const auto file = dir.path / "record";
   REQUIRE(uml::process::write_file_atomic(file, "first\n"));
   CHECK(uml::process::read_file(file).value() == "first\n");
