@@ -177,16 +177,18 @@ function(uml_step_coverage)
   # gcov names the sources by the module build's links to them: the data first, then the
   # real paths, then the reports. gcovr runs gcov in its --root, which must not be the
   # sources (gcov writes its files there): the output directory.
-  execute_process(
-    COMMAND "${arg_GCOVR}" ${gcov_arg} --gcov-ignore-parse-errors --root "${out}" ${filters} --json "${out}/tests.json"
-            ${good_dirs}
-    WORKING_DIRECTORY "${out}"
-    RESULT_VARIABLE rc
-    OUTPUT_VARIABLE output
-    ERROR_VARIABLE output)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "uml_coverage: gcovr failed (exit ${rc}):\n${output}")
-  endif()
+  _uml_gcovr(
+    "reading the tests' data"
+    "${out}"
+    "${arg_GCOVR}"
+    ${gcov_arg}
+    --gcov-ignore-parse-errors
+    --root
+    "${out}"
+    ${filters}
+    --json
+    "${out}/tests.json"
+    ${good_dirs})
   file(READ "${out}/tests.json" json)
   string(JSON count LENGTH "${json}" files)
   if(count EQUAL 0)
@@ -219,16 +221,20 @@ function(uml_step_coverage)
       "${quoted}")
   endforeach()
   file(WRITE "${out}/tests.json" "${json}")
-  execute_process(
-    COMMAND "${arg_GCOVR}" --root "${root}" --add-tracefile "${out}/tests.json" --html-details "${out}/index.html"
-            --cobertura "${out}/coverage.xml" --json-summary "${out}/summary.json"
-    WORKING_DIRECTORY "${out}"
-    RESULT_VARIABLE rc
-    OUTPUT_VARIABLE output
-    ERROR_VARIABLE output)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "uml_coverage: gcovr failed writing the reports (exit ${rc}):\n${output}")
-  endif()
+  _uml_gcovr(
+    "writing the reports"
+    "${out}"
+    "${arg_GCOVR}"
+    --root
+    "${root}"
+    --add-tracefile
+    "${out}/tests.json"
+    --html-details
+    "${out}/index.html"
+    --cobertura
+    "${out}/coverage.xml"
+    --json-summary
+    "${out}/summary.json")
 
   # The one line: lines and branches of each source, then where the reports are.
   file(READ "${out}/summary.json" summary)
@@ -265,6 +271,19 @@ function(uml_step_coverage)
   set(line "coverage of ${tests} test(s): ${line}")
   file(WRITE "${out}/summary.txt" "${line}\n")
   message("${line}\numl_coverage: report ${out}/index.html, Cobertura ${out}/coverage.xml")
+endfunction()
+
+# Runs gcovr (the command in ARGN) in <dir>; a failure stops the report with its output.
+function(_uml_gcovr what dir)
+  execute_process(
+    COMMAND ${ARGN}
+    WORKING_DIRECTORY "${dir}"
+    RESULT_VARIABLE rc
+    OUTPUT_VARIABLE output
+    ERROR_VARIABLE output)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "uml_coverage: gcovr failed ${what} (exit ${rc}):\n${output}")
+  endif()
 endfunction()
 
 function(_uml_percent out covered total)
