@@ -171,7 +171,15 @@ std::vector<process::Leftover> Workspace::leftovers(bool keep_dir) const {
 // --- the boot ----------------------------------------------------------------------------
 
 Boot::Boot(const BootOptions& options, const std::optional<fs::path>& persist)
-    : options_(checked(options)), guardian_(make_guardian()), ws_(options, persist, &*guardian_) {}
+    : options_(checked(options)), guardian_(make_guardian()), ws_(options, persist, &*guardian_) {
+  devices_.emplace(parse_devices(options.devices, options.device_args), ws_.uml_dir(), ws_.umid(),
+                   *guardian_);
+}
+
+void Boot::start_devices() {
+  devices_->start(
+      std::chrono::milliseconds(static_cast<long long>(options_.device_timeout * 1000)));
+}
 
 Boot::~Boot() {
   if (!own_tmpdir_.empty()) {
@@ -254,6 +262,7 @@ BootSpec Boot::spec(Mode mode) const {
     spec.modules.insert(spec.modules.end(), names.begin(), names.end());
   }
   spec.coverage_disk = ws_.coverage_disk();
+  spec.device_arguments = devices_->kernel_arguments();
   spec.nonce = random_hex(16);
   spec.umid = ws_.umid();
   spec.uml_dir = ws_.uml_dir();
@@ -330,6 +339,7 @@ process::LaunchSpec Boot::launch(const BootSpec& spec, const std::vector<std::st
     launch.leftovers.push_back({own_tmpdir_, true});
   }
   launch.guardian_name = "uml-guardian";
+  launch.watch_fds = devices_->exit_fds();
   // One CPU for all of UML's processes, which hand control to each other through ptrace
   // thousands of times a second (see process/affinity.hpp and src/README.md).
   if (!options_.no_pin) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cmdline.hpp"
+#include "devices.hpp"
 #include "options.hpp"
 #include "preflight.hpp"
 #include "process/affinity.hpp"
@@ -109,6 +110,11 @@ class Boot {
   // Removes the workspace's files now; an automatic work dir stays with keep_dir.
   void clean(bool keep_dir) { ws_.clean(keep_dir); }
 
+  // The boot's device models (--device): started by start_devices(), after check_host()
+  // and before spec(); their pidfds go into launch()'s watch list.
+  void start_devices();
+  DeviceModels& devices() { return *devices_; }
+
  private:
   BootOptions options_;
   std::optional<process::Guardian> guardian_;  // before the workspace: see guardian()
@@ -117,6 +123,7 @@ class Boot {
   std::optional<process::LandlockRuleset> ruleset_;
   std::filesystem::path own_tmpdir_;  // the guest RAM's private directory, when confined
   process::CpuClaim cpu_;
+  std::optional<DeviceModels> devices_;  // after the workspace: its sockets live there
 };
 
 // The host processes a boot may have at most (see LaunchSpec::max_processes). Measured

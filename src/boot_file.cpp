@@ -131,7 +131,14 @@ std::vector<std::string> expand_boot_files(const std::vector<std::string>& args,
 
   std::vector<std::string> expanded{subcommand};
   std::vector<std::string> argv;
+  // A description may include one more (`boot=FILE`: what the package generates with
+  // generator expressions, the device models' paths); that one may not include again.
+  std::vector<std::pair<std::string, bool>> queue;  // path, included
   for (const auto& file : files) {
+    queue.emplace_back(file, false);
+  }
+  for (std::size_t index = 0; index < queue.size(); ++index) {
+    const auto [file, included] = queue[index];
     const auto text = process::read_file(file);
     if (!text) {
       throw Error(
@@ -143,6 +150,10 @@ std::vector<std::string> expand_boot_files(const std::vector<std::string>& args,
       const auto where = fmt::format("{}:{}", file, entry.line);
       if (entry.key == "argv") {
         argv.push_back(entry.value);
+        continue;
+      }
+      if (entry.key == "boot" && !included) {
+        queue.emplace_back(entry.value, true);
         continue;
       }
       if (entry.key == "boot" || !options.known(entry.key)) {

@@ -100,6 +100,22 @@ void add_boot_options(CLI::App& app, BootOptions& o) {
                "CONFIG_UML_TIME_TRAVEL_SUPPORT");
   app.add_flag("--keep-cow", o.keep_cow, "Keep the COW files (and the work dir) afterwards");
   app.add_flag("-v,--verbose", o.verbose, "Print UML's command line and (test) the console live");
+  app.add_option("--device", o.devices,
+                 "A device model to start before UML and give the guest over vhost-user "
+                 "(virtio_uml.device=<socket>:<id>): its name, virtio id (34: I2C; PCI: the "
+                 "kernel's CONFIG_UML_PCI_OVER_VIRTIO_DEVICE_ID) and program, which gets "
+                 "--socket PATH; repeatable")
+      ->type_name("NAME:ID:PROGRAM")
+      ->allow_extra_args(false);
+  app.add_option("--device-arg", o.device_args,
+                 "An argument for the model of device NAME, after its --socket; repeatable, in "
+                 "order")
+      ->type_name("NAME:ARG")
+      ->allow_extra_args(false);
+  app.add_option("--device-timeout", o.device_timeout,
+                 "Seconds each device model has to open its socket")
+      ->check(CLI::Range(0.001, 3600.0))
+      ->capture_default_str();
 }
 
 void add_confine_flag(CLI::App& app, BootOptions& o) {

@@ -158,6 +158,7 @@ std::vector<std::string> kernel_arguments(const BootSpec& spec) {
   if (spec.time_travel) {
     args.push_back("time-travel");
   }
+  args.insert(args.end(), spec.device_arguments.begin(), spec.device_arguments.end());
   if (spec.kunit) {
     args.push_back("kunit.enable=1");
   }

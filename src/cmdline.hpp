@@ -53,6 +53,8 @@ struct BootSpec {
   std::optional<std::uint64_t> lpj;  // preset delay-loop calibration (see lpj.hpp)
   // test mode: a raw disk after the others for init's coverage data (UML_COVERAGE=ubdX)
   std::optional<std::filesystem::path> coverage_disk;
+  // virtio_uml.device=<socket>:<id> of each device model (devices.hpp)
+  std::vector<std::string> device_arguments;
 };
 
 // UML's argv (without argv[0]). Throws Error for a malformed --env, --module or

@@ -57,6 +57,7 @@ int run_test(const TestOptions& options) {
   if (!boot.check_host()) {
     return to_int(ExitCode::Skipped);
   }
+  boot.start_devices();
   auto spec = boot.spec(Mode::Test);
   spec.command = options.command;
   spec.kunit = options.kunit;
@@ -78,12 +79,27 @@ int run_test(const TestOptions& options) {
                        : std::string("# uml-helper: UML runs on any CPU\n"));
   ConsoleBuffer console;
   process::SuperviseResult run;
+  std::optional<std::string> device_failure;
   {
     auto uml = start_uml(launch, to_ms(options.timeout), to_ms(options.grace));
     RebootWatch reboot(spec.nonce);
     bool stopped = false;
     TerminalSafeStream shown;
     while (const auto event = uml.next()) {
+      if (event->watched_fd >= 0) {
+        // A device model ended while the guest ran: a failed one ends the boot (the guest
+        // would wait for it, or see a broken device), a clean exit is UML's doing.
+        if (auto failure = boot.devices().ended_early(event->watched_fd)) {
+          if (!device_failure) {
+            device_failure = std::move(failure);
+          }
+          if (!stopped) {
+            stopped = true;
+            ::kill(uml.pid(), SIGKILL);  // not yet reaped: still UML
+          }
+        }
+        continue;
+      }
       console.append(event->output);
       log.console(event->output);
       // A rebooting UML re-executes itself and boots again: end the run now.
@@ -101,6 +117,13 @@ int run_test(const TestOptions& options) {
       std::fputs(shown.finish().c_str(), stdout);
     }
     run = uml.result();
+  }
+  if (!boot.devices().empty()) {
+    const auto ended = boot.devices().stop();
+    if (!device_failure) {
+      device_failure = ended;
+    }
+    log.write(boot.devices().take_logs());
   }
 
   const auto text = console.text();
@@ -124,6 +147,14 @@ int run_test(const TestOptions& options) {
     outcome.summary = *cap;
   }
   add_run_details(outcome, run);
+  // A model that failed is the cause: what the guest saw follows from it.
+  if (device_failure && !run.facts.helper_signal) {
+    outcome.details.insert(
+        outcome.details.begin(),
+        fmt::format("the guest's result: {} ({})", describe(outcome.code), outcome.summary));
+    outcome.code = ExitCode::DeviceFailed;
+    outcome.summary = *device_failure;
+  }
   // A failure's trace, or the expected report of a negative test, decoded; the first
   // frame in the project's modules goes on the summary line (stdout, log and JUnit).
   std::optional<FailureTrace> trace;
@@ -171,6 +202,7 @@ int run_interactive(const RunOptions& options) {
   // No terminal to type on (a pipe, a file, /dev/null, an IDE's build): the guest shell
   // runs what stdin holds, as sh does, instead of waiting for a person.
   const bool script = ::isatty(STDIN_FILENO) == 0;
+  boot.start_devices();
   const auto spec = boot.spec(script ? Mode::Script : Mode::Run);
   const auto args = kernel_arguments(spec);
   if (options.verbose) {
@@ -202,6 +234,12 @@ int run_interactive(const RunOptions& options) {
     ScriptOutput output(spec.nonce);
     RebootWatch reboot(spec.nonce, "UML-INPUT");
     while (const auto event = uml.next()) {
+      if (event->watched_fd >= 0) {
+        if (const auto failure = boot.devices().ended_early(event->watched_fd)) {
+          fmt::print(stderr, "\r\numl-helper: {}\r\n", *failure);
+        }
+        continue;
+      }
       process::write_all(STDOUT_FILENO, output.feed(event->output));
       if (output.ready()) {
         uml.enable_input();
@@ -214,6 +252,12 @@ int run_interactive(const RunOptions& options) {
     }
     run = uml.result();
     process::write_all(STDOUT_FILENO, output.finish());
+  }
+  if (!boot.devices().empty()) {
+    const auto failure = boot.devices().stop();
+    if (failure) {
+      fmt::print(stderr, "uml-helper: {}\n{}", *failure, boot.devices().take_logs());
+    }
   }
   boot.clean(false);
   if (run.facts.helper_signal) {
@@ -253,6 +297,7 @@ int run_debug(const DebugOptions& options) {
     return to_int(ExitCode::Skipped);
   }
   warn_without_debug_info(options.kernel);
+  boot.start_devices();
   auto spec = boot.spec(options.command ? Mode::Test : Mode::Run);
   if (options.command) {
     spec.command = *options.command;
@@ -261,6 +306,11 @@ int run_debug(const DebugOptions& options) {
   // Neither confined nor pinned: gdb runs UML and needs the whole system.
   const auto status = run_gdb(gdb, gdb_debug_arguments(setup, fs::absolute(options.kernel), args),
                               boot.ram_dir(), options.verbose);
+  if (!boot.devices().empty()) {
+    if (const auto failure = boot.devices().stop()) {
+      fmt::print(stderr, "uml-helper: {}\n{}", *failure, boot.devices().take_logs());
+    }
+  }
   boot.clean(false);
   return status;
 }

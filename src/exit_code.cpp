@@ -35,6 +35,9 @@ constexpr std::array rows{
     Row{ExitCode::UnloadFailed, "unload failed",
         "a module of the test could not be removed after the command (still in use or "
         "refused)"},
+    Row{ExitCode::DeviceFailed, "device failed",
+        "a device model (--device) crashed, exited with an error (the guest broke its "
+        "protocol: 3), did not open its socket, or did not end with UML"},
     Row{ExitCode::Timeout, "timeout", "--timeout expired; UML was stopped"},
     Row{ExitCode::Skipped, "skipped",
         "not run to a verdict: UML cannot run on this host (the doctor's findings are "

@@ -17,6 +17,7 @@ enum class ExitCode : int {
   BootFailed = 6,     // the guest never reached or never finished the command, or rebooted
   KernelFinding = 7,  // a sanitizer, lock or memory debugging report (KASAN, lockdep, ...)
   UnloadFailed = 8,   // a module of the test could not be removed after the command
+  DeviceFailed = 9,   // a device model crashed, broke the protocol, or never started
   Timeout = 124,      // as timeout(1)
   Skipped = 125,      // not run to a verdict: UML cannot run here, or KUnit skipped every case
   Hangup = 129,       // 128 + signal number, as a shell reports it

@@ -30,6 +30,10 @@ struct BootOptions {
   // test: gcov data of the --module-dir objects goes here (coverage.hpp); the boot gets
   // a raw disk for init to write it to
   std::optional<std::filesystem::path> coverage_dir;
+  // Device models (devices.hpp): --device NAME:VIRTIO_ID:PROGRAM, --device-arg NAME:ARG
+  std::vector<std::string> devices;
+  std::vector<std::string> device_args;
+  double device_timeout = 10;  // seconds a model has to open its socket
 };
 
 struct RunOptions : BootOptions {

@@ -107,17 +107,44 @@ std::vector<ProcessInfo> descendants(pid_t ancestor) {
   return result;
 }
 
+namespace {
+
+// The helper is single-threaded: a plain list.
+std::vector<pid_t>& kept_children() {
+  static std::vector<pid_t> kept;
+  return kept;
+}
+
+bool is_kept(pid_t pid) {
+  const auto& kept = kept_children();
+  return std::find(kept.begin(), kept.end(), pid) != kept.end();
+}
+
+}  // namespace
+
+void keep_unreaped(pid_t pid) {
+  kept_children().push_back(pid);
+}
+
+void release_unreaped(pid_t pid) {
+  std::erase(kept_children(), pid);
+}
+
 void reap_children(pid_t keep) {
   for (const auto& p : list_processes()) {
-    if (p.ppid == ::getpid() && p.state == 'Z' && p.pid != keep) {
+    if (p.ppid == ::getpid() && p.state == 'Z' && p.pid != keep && !is_kept(p.pid)) {
       ::waitpid(p.pid, nullptr, WNOHANG);
     }
   }
 }
 
 void reap_zombie_children() {
-  while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+  if (kept_children().empty()) {
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+    return;
   }
+  reap_children(0);
 }
 
 }  // namespace uml::process

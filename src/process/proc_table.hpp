@@ -38,10 +38,17 @@ std::vector<ProcessInfo> kill_session(pid_t session,
 std::vector<ProcessInfo> descendants(pid_t ancestor);
 
 // Reaps the zombies that are this process's children (orphans reparented to it, a child
-// subreaper), except `keep`, which its owner (e.g. Boost.Process) reaps itself.
+// subreaper), except `keep`, which its owner (e.g. Boost.Process) reaps itself, and the
+// children kept with keep_unreaped().
 void reap_children(pid_t keep);
 
-// Reaps every child that has ended, without waiting.
+// Reaps every child that has ended, without waiting, except those kept with
+// keep_unreaped().
 void reap_zombie_children();
+
+// A child whose owner reaps it itself, for its exit status (a device model: how it ended
+// is part of the verdict): the reaping above leaves it alone until release_unreaped().
+void keep_unreaped(pid_t pid);
+void release_unreaped(pid_t pid);
 
 }  // namespace uml::process

@@ -214,6 +214,7 @@ class Supervisor::Run {
       set_nonblocking(output_fd_);
     }
     deadline_ = timeout.count() > 0 ? start_ + timeout : Clock::time_point::max();
+    watch_fds_ = spec.watch_fds;
   }
 
   Run(const Run&) = delete;
@@ -222,7 +223,7 @@ class Supervisor::Run {
   void enable_input() { input_enabled_ = true; }
 
   // One round of the loop: output read goes to `out`. False when the run is over.
-  bool step(std::deque<std::string>& out) {
+  bool step(std::deque<Event>& out) {
     if (!exited_) {
       std::error_code ec;
       if (!child_->running(ec)) {
@@ -274,15 +275,24 @@ class Supervisor::Run {
     const bool forwarding = forwarder_ && !exited_ && input_enabled_;
     const int stdin_fd = forwarding && forwarder_->wants_read() ? STDIN_FILENO : -1;
     const int input_fd = forwarding && forwarder_->wants_write() ? input_->native_sink() : -1;
-    std::array<pollfd, 4> fds{{{signals_.fd(), POLLIN, 0},
-                               {output_fd_, POLLIN, 0},
-                               {stdin_fd, POLLIN, 0},
-                               {input_fd, POLLOUT, 0}}};
+    std::vector<pollfd> fds{{signals_.fd(), POLLIN, 0},
+                            {output_fd_, POLLIN, 0},
+                            {stdin_fd, POLLIN, 0},
+                            {input_fd, POLLOUT, 0}};
+    for (const int fd : watch_fds_) {
+      fds.push_back({exited_ ? -1 : fd, POLLIN, 0});
+    }
     if (::poll(fds.data(), fds.size(), static_cast<int>(wait_ms)) < 0 && errno != EINTR) {
       throw SystemError(errno_text("poll", errno));
     }
+    for (std::size_t i = 4; i < fds.size(); ++i) {
+      if (fds[i].fd >= 0 && fds[i].revents != 0) {
+        out.push_back(Event{{}, fds[i].fd});
+        watch_fds_.erase(std::find(watch_fds_.begin(), watch_fds_.end(), fds[i].fd));
+      }
+    }
     if (output_fd_ >= 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
-      const auto sink = [&](std::string_view chunk) { out.emplace_back(chunk); };
+      const auto sink = [&](std::string_view chunk) { out.push_back(Event{std::string(chunk)}); };
       if (!drain(output_fd_, sink, round_limit)) {
         output_fd_ = -1;  // end of file: every writer is gone
       }
@@ -345,6 +355,7 @@ class Supervisor::Run {
   std::optional<InputForwarder> forwarder_;
   pid_t pid_ = 0;
   int output_fd_ = -1;
+  std::vector<int> watch_fds_;
   bool input_enabled_ = false;
   bool exited_ = false;
   std::size_t max_processes_ = 0;
@@ -371,7 +382,7 @@ Supervisor::~Supervisor() {
 std::optional<Event> Supervisor::next() {
   while (true) {
     if (!pending_.empty()) {
-      Event event{std::move(pending_.front())};
+      Event event = std::move(pending_.front());
       pending_.pop_front();
       return event;
     }

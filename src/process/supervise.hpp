@@ -50,6 +50,10 @@ struct LaunchSpec {
   // refused, max_file_size grows by randomized_file_slack.
   bool fixed_layout = false;
   std::uint64_t randomized_file_slack = 0;
+  // Descriptors the caller wants to hear about while the program runs (a device model's
+  // pidfd: the model ended): each, once readable, comes as one Event with watched_fd set,
+  // and is not watched again. The caller owns them.
+  std::vector<int> watch_fds{};
 };
 
 // How the program ended, as the supervisor saw it.
@@ -73,7 +77,8 @@ struct SuperviseResult {
 
 // What the supervised program did.
 struct Event {
-  std::string output;  // a chunk of its stdout and stderr, as it came
+  std::string output;   // a chunk of its stdout and stderr, as it came
+  int watched_fd = -1;  // or: this LaunchSpec::watch_fds descriptor became readable
 };
 
 // Starts a program in a session of its own (SessionSetup: no core dumps, death with the
@@ -122,7 +127,7 @@ class Supervisor {
   void finish();
 
   SuperviseResult result_;  // before run_, which fills it
-  std::deque<std::string> pending_;
+  std::deque<Event> pending_;
   std::unique_ptr<Run> run_;
 };
 

@@ -150,9 +150,18 @@ TEST_CASE("boot files: unknown keys, bad flags and missing files are errors") {
   TempFile unknown("kernel=/k\nkernal=/k\n");
   CHECK_THROWS_WITH(uml::expand_boot_files({"run", "--boot", unknown.path()}, lookup()),
                     Catch::Contains(":2: unknown key \"kernal\""));
-  TempFile recursive("boot=/other\n");
-  CHECK_THROWS_WITH(uml::expand_boot_files({"run", "--boot", recursive.path()}, lookup()),
+  // One level of boot=: a description may include one (the package's generated device
+  // lines), which may not include again.
+  TempFile innermost("kernel=/k\n");
+  TempFile inner("boot=" + innermost.path() + "\n");
+  TempFile outer("boot=" + inner.path() + "\n");
+  CHECK_THROWS_WITH(uml::expand_boot_files({"run", "--boot", outer.path()}, lookup()),
                     Catch::Contains("unknown key \"boot\""));
+  CHECK(uml::expand_boot_files({"run", "--boot", inner.path()}, lookup()) ==
+        std::vector<std::string>{"run", "--kernel=/k"});
+  TempFile missing("boot=/nonexistent/devices.boot\n");
+  CHECK_THROWS_WITH(uml::expand_boot_files({"run", "--boot", missing.path()}, lookup()),
+                    Catch::Contains("cannot read"));
   TempFile flag("time-travel=maybe\n");
   CHECK_THROWS_WITH(uml::expand_boot_files({"run", "--boot", flag.path()}, lookup()),
                     Catch::Contains("takes 1 or 0"));
