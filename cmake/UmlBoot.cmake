@@ -10,7 +10,7 @@ include_guard(GLOBAL)
 # The keywords every boot has, each a property UML_BOOT_<KEYWORD>. Cached, as every
 # variable the package sets when it is loaded: it may be loaded in a subdirectory
 # (add_subdirectory) and used in its parent.
-set(_UML_BOOT_KEYWORDS KERNEL;ROOTFS;MODULES;MEM;HOSTFS;ARGS;ENV;TIME_TRAVEL
+set(_UML_BOOT_KEYWORDS KERNEL;ROOTFS;MODULES;MEM;HOSTFS;ARGS;ENV;TIME_TRAVEL;DEVICES
     CACHE INTERNAL "Keywords of every UserModeLinux boot")
 
 # Stores the caller's arg_<KEYWORD> of every boot keyword and of ARGN as properties of
@@ -206,8 +206,11 @@ function(
   if(TIME_TRAVEL)
     _uml_boot_line(text time-travel 1)
   endif()
+  _uml_boot_devices(device_lines device_targets "${context}" "${KERNEL}" "${DEVICES}")
+  _uml_boot_devices_file(include "${name}" "${device_lines}")
+  string(APPEND text "${include}")
   set(${text_out} "${text}" PARENT_SCOPE)
-  set(${depends_out} ${KERNEL} ${ROOTFS} PARENT_SCOPE)
+  set(${depends_out} ${KERNEL} ${ROOTFS} ${device_targets} PARENT_SCOPE)
   set(${modules_out} "${modules}" PARENT_SCOPE)
   set(${dirs_out} "${dirs}" PARENT_SCOPE)
 endfunction()

@@ -42,6 +42,7 @@ uml_add_kernel(<name>
   [CONFIG_FRAGMENTS <fragment>...]
   [CHECKS <check>...]
   [COVERAGE]
+  [DEVICES]
   [EXCLUDE_FROM_ALL])
 ```
 Adds target `<name>` that builds a UML kernel (`make ARCH=um O=<dir>`), plus
@@ -72,6 +73,10 @@ Adds target `<name>` that builds a UML kernel (`make ARCH=um O=<dir>`), plus
   test and KUnit case booting it saves its modules' gcov data; target
   `uml_coverage` merges the data of the last runs into a report (see
   `uml_add_test`).
+- `DEVICES`: the kernel gets UML's vhost-user front end and the buses simulated
+  devices use (`templates/config/devices.config`: `VIRTIO_UML`,
+  `UML_PCI_OVER_VIRTIO` with device id 1234, `I2C`, `I2C_CHARDEV`, `I2C_VIRTIO`,
+  `HWMON`), so boots can list `uml_add_device()` devices.
 
 The configuration is made when CMake configures, so errors show up at once and
 the kernel release is known. `<name>_menuconfig` and `<name>_nconfig` (need
@@ -104,7 +109,7 @@ Cache variables:
 #]=======================================================================]
 function(uml_add_kernel name)
   list(APPEND CMAKE_MESSAGE_CONTEXT uml_add_kernel)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "EXCLUDE_FROM_ALL;COVERAGE" "SOURCE_DIR;SOURCE_ARCHIVE;CONFIG"
+  cmake_parse_arguments(PARSE_ARGV 1 arg "EXCLUDE_FROM_ALL;COVERAGE;DEVICES" "SOURCE_DIR;SOURCE_ARCHIVE;CONFIG"
                         "CONFIG_FRAGMENTS;CHECKS")
   _uml_check_target_name(uml_add_kernel "${name}")
   _uml_reject_unparsed(uml_add_kernel arg)
@@ -163,6 +168,11 @@ function(uml_add_kernel name)
     _uml_write_if_different("${coverage_fragment}"
                             "CONFIG_DEBUG_FS=y\nCONFIG_GCOV_KERNEL=y\n# CONFIG_GCOV_PROFILE_ALL is not set\n")
     list(APPEND fragments "${coverage_fragment}")
+  endif()
+
+  if(arg_DEVICES)
+    # The transport and buses of simulated devices (uml_add_device()).
+    list(APPEND fragments "${_UML_PACKAGE_ROOT}/templates/config/devices.config")
   endif()
 
   _uml_kernel_compiler(kernel_cc "${name}")

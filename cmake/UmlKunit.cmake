@@ -8,7 +8,7 @@ uml_discover_kunit_tests(KERNEL <kernel> ROOTFS <modules-install> MODULES <modul
   [TARGET <name>] [TEST_PREFIX <prefix>]
   [TIMEOUT <seconds>] [DISCOVERY_TIMEOUT <seconds>]
   [TIME_TRAVEL] [FAIL_ON_WARN] [MEM <size>] [ARGS <kernel-arg>...]
-  [LABELS <label>...])
+  [DEVICES <device>...] [LABELS <label>...])
 ```
 One CTest test per KUnit case of the `MODULES`, named `<prefix><suite>.<case>`,
 found at build time (like CMake's `gtest_discover_tests`): after the image is
@@ -28,7 +28,7 @@ oops or panic); a case that KUnit skipped is reported as skipped.
   is passed, so `CONFIG_KUNIT_DEFAULT_ENABLED` may stay off.
 - `TIMEOUT`: per test, seconds (default 60), enforced by the helper.
   `DISCOVERY_TIMEOUT`: the listing boot's (default 60).
-- `TIME_TRAVEL`, `MEM`, `ARGS`: as for `uml_add_test`, for every boot;
+- `TIME_TRAVEL`, `MEM`, `ARGS`, `DEVICES`: as for `uml_add_test`, for every boot;
   `FAIL_ON_WARN`: a kernel warning fails the case's test.
 - On a kernel with `COVERAGE` each case's test saves its modules' gcov data
   (`<build>/_uml/coverage/<test>`), merged by `uml_coverage` with the rest.
@@ -48,7 +48,7 @@ oops or panic); a case that KUnit skipped is reported as skipped.
 function(uml_discover_kunit_tests)
   list(APPEND CMAKE_MESSAGE_CONTEXT uml_discover_kunit_tests)
   cmake_parse_arguments(PARSE_ARGV 0 arg "TIME_TRAVEL;FAIL_ON_WARN"
-                        "KERNEL;ROOTFS;TARGET;TEST_PREFIX;TIMEOUT;DISCOVERY_TIMEOUT;MEM" "MODULES;ARGS;LABELS")
+                        "KERNEL;ROOTFS;TARGET;TEST_PREFIX;TIMEOUT;DISCOVERY_TIMEOUT;MEM" "MODULES;ARGS;LABELS;DEVICES")
   _uml_reject_unparsed(uml_discover_kunit_tests arg)
   foreach(kw IN LISTS arg_KEYWORDS_MISSING_VALUES)
     message(FATAL_ERROR "uml_discover_kunit_tests: ${kw} needs a value.")

@@ -10,7 +10,7 @@ option(UML_TESTS_BUILD_FIRST "uml_add_test() tests build what they boot (cmake -
 uml_add_run(<name> KERNEL <kernel> ROOTFS <rootfs-or-modules-install>
   [MODULES <module-target-or-name>...] [MEM <size>] [HOSTFS <dir>]
   [ARGS <kernel-arg>...] [ENV <KEY=VALUE>...] [PERSIST <cow-file>] [TIME_TRAVEL]
-  [DEBUG_TARGET <name>] [ATTACH_TARGET <name>])
+  [DEVICES <device>...] [DEBUG_TARGET <name>] [ATTACH_TARGET <name>])
 ```
 Adds target `<name>` that boots the kernel on a throw-away copy (COW) of the
 image into an interactive console in the terminal (`cmake --build . --target
@@ -50,7 +50,7 @@ uml_add_test(NAME <name> KERNEL <kernel> ROOTFS <rootfs-or-modules-install>
   [TIMEOUT <seconds>] [TIME_TRAVEL] [FAIL_ON_WARN]
   [EXPECT_FINDING <kind>...] [NO_UNLOAD_CHECK]
   [MEM <size>] [HOSTFS <dir>] [ENV <KEY=VALUE>...] [ARGS <kernel-arg>...]
-  [LABELS <label>...])
+  [DEVICES <device>...] [LABELS <label>...])
 ```
 Adds a CTest test that boots a throw-away copy of the image, loads `MODULES`
 with modprobe, runs `COMMAND` (one argument: a shell command line for `sh -c`;
@@ -89,6 +89,11 @@ too) to a disk of its own, and the helper keeps what belongs to this build in
 `<build>/_uml/coverage/<test>` (a test that crashes first has none, and says
 so); target `uml_coverage` merges the last run of every test.
 
+`DEVICES` (also `uml_add_run`, `uml_discover_kunit_tests`): simulated devices
+(`uml_add_device`) the boot gets; their models start before UML and stop after
+it. A model that crashes, or reports that the guest broke its protocol, fails the
+test with exit code 9; each model's output is in the test's log.
+
 With `UML_TESTS_BUILD_FIRST` (default ON) the tests depend on a fixture that
 runs `cmake --build`, so `ctest` alone takes an edited module to a result.
 
@@ -97,7 +102,8 @@ Each run, debug and test boot is described in `<build>/_uml/boot/<name>.boot`,
 written at the end of the directory's configure from properties of the run target
 or the test: `UML_BOOT_KERNEL`, `UML_BOOT_ROOTFS`, `UML_BOOT_MODULES`,
 `UML_BOOT_MEM`, `UML_BOOT_HOSTFS`, `UML_BOOT_ARGS`, `UML_BOOT_ENV`,
-`UML_BOOT_TIME_TRAVEL`; runs also `UML_BOOT_PERSIST`, tests `UML_BOOT_COMMAND`,
+`UML_BOOT_TIME_TRAVEL`, `UML_BOOT_DEVICES` (its device lines go to
+`<name>.devices.boot`, written at generate time, which the description includes); runs also `UML_BOOT_PERSIST`, tests `UML_BOOT_COMMAND`,
 `UML_BOOT_TIMEOUT`, `UML_BOOT_KUNIT`, `UML_BOOT_FAIL_ON_WARN`, `UML_BOOT_EXPECT_FINDING`,
 `UML_BOOT_NO_UNLOAD_CHECK`. `UML_BOOT_COMMAND` and
 `UML_BOOT_ENV` hold one list element per word with `%`, `;`, `\`, `[` and `]`
@@ -115,8 +121,9 @@ function(uml_add_run name)
   list(APPEND CMAKE_MESSAGE_CONTEXT uml_add_run)
   _uml_check_target_name(uml_add_run "${name}")
   cmake_parse_arguments(PARSE_ARGV 1 arg "TIME_TRAVEL" "KERNEL;ROOTFS;MEM;HOSTFS;PERSIST;DEBUG_TARGET;ATTACH_TARGET"
-                        "MODULES;ARGS;ENV")
+                        "MODULES;ARGS;ENV;DEVICES")
   set(keywords
+      DEVICES
       TIME_TRAVEL
       KERNEL
       ROOTFS
@@ -231,10 +238,12 @@ endfunction()
 
 function(uml_add_test)
   list(APPEND CMAKE_MESSAGE_CONTEXT uml_add_test)
-  cmake_parse_arguments(PARSE_ARGV 0 arg "KUNIT;TIME_TRAVEL;FAIL_ON_WARN;NO_UNLOAD_CHECK"
-                        "NAME;KERNEL;ROOTFS;TIMEOUT;MEM;HOSTFS" "MODULES;COMMAND;ENV;ARGS;LABELS;EXPECT_FINDING")
+  cmake_parse_arguments(
+    PARSE_ARGV 0 arg "KUNIT;TIME_TRAVEL;FAIL_ON_WARN;NO_UNLOAD_CHECK" "NAME;KERNEL;ROOTFS;TIMEOUT;MEM;HOSTFS"
+    "MODULES;COMMAND;ENV;ARGS;LABELS;EXPECT_FINDING;DEVICES")
   # Each COMMAND and ENV word exactly as written, encoded for the list property.
   set(keywords
+      DEVICES
       KUNIT
       TIME_TRAVEL
       FAIL_ON_WARN

@@ -36,8 +36,8 @@ else()
   if(MODE STREQUAL "fetchcontent")
     # What a release archive holds: the package without its tests and examples.
     set(archive "${WORK_DIR}/UserModeLinux.tar.gz")
-    execute_process(COMMAND "${CMAKE_COMMAND}" -E tar czf "${archive}" -- CMakeLists.txt LICENSE README.md cmake helpers
-                            src templates WORKING_DIRECTORY "${PACKAGE_DIR}" COMMAND_ERROR_IS_FATAL ANY)
+    execute_process(COMMAND "${CMAKE_COMMAND}" -E tar czf "${archive}" -- CMakeLists.txt LICENSE README.md cmake device
+                            helpers src templates WORKING_DIRECTORY "${PACKAGE_DIR}" COMMAND_ERROR_IS_FATAL ANY)
     set(source_args "-DUML_TEST_FETCH_URL=file://${archive}")
   else()
     set(source_args -DUML_TEST_VENDORED=ON "-DUML_TEST_PACKAGE_DIR=${PACKAGE_DIR}")
