@@ -206,6 +206,7 @@ class Project:
         self.helper, self.kernel = info["helper"], info["kernel"]
         self.image, self.base_image = info["image"], info["base_image"]
         self.hostfs = Path(info["hostfs"])
+        self.hostile_model, self.regmap = info["hostile_model"], info["regmap"]
         self.package_dir, self.cache_dir = info["package_dir"], info["cache_dir"]
 
     def helper_command(self, work, *args, sub="test", kernel=None, image=None):
@@ -748,8 +749,9 @@ def load_row_modules():
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import rows_guest  # noqa: E402  (the guest cannot forge results)
     import rows_host  # noqa: E402  (the guest cannot reach the host)
+    import rows_devices  # noqa: E402  (device models that go wrong)
 
-    return rows_guest.ROWS + rows_host.ROWS
+    return rows_guest.ROWS + rows_host.ROWS + rows_devices.ROWS
 
 
 def main():
