@@ -236,13 +236,21 @@ void DeviceModels::reap(Model& model, bool wait) {
   if (model.reaped || model.pid <= 0) {
     return;
   }
-  int status = 0;
-  pid_t got;
+  // Ended? Looked at without reaping: while the zombie holds its pid, the session's id
+  // cannot name another process.
+  siginfo_t info{};
+  int rc;
   do {
-    got = ::waitpid(model.pid, &status, wait ? 0 : WNOHANG);
-  } while (got < 0 && errno == EINTR);
-  if (got != model.pid) {
+    rc = ::waitid(P_PID, static_cast<id_t>(model.pid), &info,
+                  WEXITED | WNOWAIT | (wait ? 0 : WNOHANG));
+  } while (rc < 0 && errno == EINTR);
+  if (rc != 0 || info.si_pid != model.pid) {
     return;
+  }
+  // Whatever the model started dies with it, then the model is reaped.
+  process::kill_session(model.pid);
+  int status = 0;
+  while (::waitpid(model.pid, &status, 0) < 0 && errno == EINTR) {
   }
   model.reaped = true;
   process::release_unreaped(model.pid);
@@ -251,8 +259,6 @@ void DeviceModels::reap(Model& model, bool wait) {
   } else if (WIFSIGNALED(status)) {
     model.signal = WTERMSIG(status);
   }
-  // Whatever the model started dies with it.
-  process::kill_session(model.pid);
 }
 
 void DeviceModels::kill(Model& model) {

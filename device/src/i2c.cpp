@@ -52,8 +52,12 @@ void I2cAdapter::queue_kicked(Backend& backend, unsigned queue) {
 }
 
 std::uint8_t I2cAdapter::handle(const Chain& chain, std::size_t& written) {
-  const std::vector<std::byte> request = chain.gather();
+  // An I2C message is at most 65535 bytes (struct i2c_msg's len): more is not a request
+  // the model should allocate for.
   const std::size_t answer_size = chain.writable_size();
+  if (chain.readable_size() > kOutHeader + 65535 || answer_size > 65535 + 1)
+    throw ProtocolError("virtio-i2c request larger than any I2C message");
+  const std::vector<std::byte> request = chain.gather();
   if (request.size() < kOutHeader || answer_size == 0)
     throw ProtocolError("virtio-i2c request without its headers");
   std::uint16_t wire_address;

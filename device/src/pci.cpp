@@ -253,6 +253,8 @@ void PciDevice::queue_kicked(Backend& backend, unsigned queue) {
 }
 
 void PciDevice::handle_command(Backend& backend, const Chain& chain) {
+  if (chain.readable_size() > kMessageHeader + kMaxAccess)
+    throw ProtocolError("PCI command larger than any access");
   const std::vector<std::byte> request = chain.gather();
   if (request.size() < kMessageHeader)
     throw ProtocolError("PCI command of " + std::to_string(request.size()) +

@@ -161,7 +161,12 @@ def helper_killed_with_model(p):
     time.sleep(1)
     os.kill(proc.pid, signal.SIGKILL)
     p.finish(proc)
-    expect_nothing_left(proc.watch, [proc.work])
+    # The guardian kills the sessions first, then removes the files: give it its time.
+    alive = [] if wait_for(lambda: not proc.watch.left() and not models(p), 10) else proc.watch.left() + models(p)
+    check(not alive, f"no UML or model process alive within 10 s of the helper's SIGKILL ({alive})")
+    gone = wait_for(lambda: not leftovers(proc.watch, [proc.work], wait=0), 10)
+    left = [] if gone else leftovers(proc.watch, [proc.work], wait=0)
+    check(not left, f"no COW file or umid directory left within 10 s ({left})")
     expect_no_model_left(p, proc)
 
 
