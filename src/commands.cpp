@@ -216,6 +216,7 @@ int run_interactive(const RunOptions& options) {
 
   process::SuperviseResult run;
   bool rebooted = false;
+  std::optional<std::string> device_failure;
   {
     auto launch = boot.launch(spec, args);
     launch.interactive = !script;
@@ -235,8 +236,11 @@ int run_interactive(const RunOptions& options) {
     RebootWatch reboot(spec.nonce, "UML-INPUT");
     while (const auto event = uml.next()) {
       if (event->watched_fd >= 0) {
-        if (const auto failure = boot.devices().ended_early(event->watched_fd)) {
-          fmt::print(stderr, "\r\numl-helper: {}\r\n", *failure);
+        // A failed model: the guest's device is gone, so is the session (as for a test).
+        if (auto failure = boot.devices().ended_early(event->watched_fd);
+            failure && !device_failure) {
+          device_failure = std::move(failure);
+          ::kill(uml.pid(), SIGKILL);  // not yet reaped: still UML
         }
         continue;
       }
@@ -254,12 +258,17 @@ int run_interactive(const RunOptions& options) {
     process::write_all(STDOUT_FILENO, output.finish());
   }
   if (!boot.devices().empty()) {
-    const auto failure = boot.devices().stop();
-    if (failure) {
-      fmt::print(stderr, "uml-helper: {}\n{}", *failure, boot.devices().take_logs());
+    auto failure = boot.devices().stop();
+    if (!device_failure) {
+      device_failure = std::move(failure);
     }
   }
   boot.clean(false);
+  if (device_failure && !run.facts.helper_signal) {
+    fmt::print(stderr, "uml-helper: {} (exit {})\n{}", *device_failure,
+               to_int(ExitCode::DeviceFailed), boot.devices().take_logs());
+    return to_int(ExitCode::DeviceFailed);
+  }
   if (run.facts.helper_signal) {
     fmt::print(stderr, "uml-helper: interrupted by {}; UML was stopped\n",
                signal_name(*run.facts.helper_signal));
@@ -307,8 +316,12 @@ int run_debug(const DebugOptions& options) {
   const auto status = run_gdb(gdb, gdb_debug_arguments(setup, fs::absolute(options.kernel), args),
                               boot.ram_dir(), options.verbose);
   if (!boot.devices().empty()) {
+    // gdb holds the terminal meanwhile; a model that failed is reported when it is done.
     if (const auto failure = boot.devices().stop()) {
-      fmt::print(stderr, "uml-helper: {}\n{}", *failure, boot.devices().take_logs());
+      fmt::print(stderr, "uml-helper: {} (exit {})\n{}", *failure, to_int(ExitCode::DeviceFailed),
+                 boot.devices().take_logs());
+      boot.clean(false);
+      return to_int(ExitCode::DeviceFailed);
     }
   }
   boot.clean(false);

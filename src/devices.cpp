@@ -11,6 +11,7 @@
 #include <charconv>
 #include <csignal>
 #include <cstring>
+#include <fstream>
 #include <thread>
 
 #include <boost/process.hpp>
@@ -29,6 +30,10 @@ namespace bp = boost::process;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+// A model's log file at most (RLIMIT_FSIZE), and how much of its end the test's log gets.
+constexpr std::uint64_t max_model_log = 16ULL << 20;
+constexpr std::size_t max_model_log_shown = 256 * 1024;
 
 bool valid_name(std::string_view name) {
   return !name.empty() && name.size() <= 32 && std::all_of(name.begin(), name.end(), [](char c) {
@@ -132,11 +137,12 @@ DeviceModels::DeviceModels(std::vector<DeviceOption> devices, const fs::path& so
     Model model;
     model.socket = socket_dir / fmt::format("{}-{}.sock", prefix, option.name);
     model.log = socket_dir / fmt::format("{}-{}.log", prefix, option.name);
-    // sockaddr_un's sun_path: 108 bytes with the NUL; UML's command line takes no ':'.
-    if (model.socket.string().size() > 107) {
+    // sockaddr_un's sun_path: 108 bytes with the NUL, and the model first binds
+    // <path>.l (see accept_one()); UML's command line takes no ':'.
+    if (model.socket.string().size() > 105) {
       throw Error(
-          fmt::format("the socket path of device {} ({}) is longer than a Unix socket "
-                      "allows (107 bytes): use a shorter --work-dir",
+          fmt::format("the socket path of device {} ({}) is longer than a model's Unix "
+                      "socket allows (105 bytes): use a shorter --work-dir",
                       option.name, model.socket.string()));
     }
     if (model.socket.string().find_first_of(": \t\n,") != std::string::npos) {
@@ -171,6 +177,9 @@ void DeviceModels::start(std::chrono::milliseconds timeout) {
     std::vector<std::string> args{"--socket", model.socket.string()};
     args.insert(args.end(), model.option.args.begin(), model.option.args.end());
     process::SessionSetup setup(::getpid(), false, -1, guardian_.fd(), -1);
+    // The guest drives what a model logs: its log (read back into the test's log) stays
+    // bounded; past it, the model's writes fail instead of filling the disk.
+    setup.max_file_size = max_model_log;
     try {
       bp::child child(bp::exe = model.option.program.string(), bp::args = args,
                       (bp::std_out & bp::std_err) > model.log, bp::std_in < bp::null, setup);
@@ -183,6 +192,13 @@ void DeviceModels::start(std::chrono::milliseconds timeout) {
     }
     process::keep_unreaped(model.pid);
     model.pidfd = static_cast<int>(::syscall(SYS_pidfd_open, model.pid, 0));
+    if (model.pidfd < 0) {
+      // Without it a model's crash would go unseen until UML ends.
+      throw Error(fmt::format("device {}: pidfd_open: {} (Linux 5.3 or later is needed to "
+                              "watch a model)",
+                              model.option.name, std::strerror(errno)),
+                  ExitCode::DeviceFailed);
+    }
   }
   for (auto& model : models_) {
     const auto deadline = Clock::now() + timeout;
@@ -305,6 +321,7 @@ std::optional<std::string> DeviceModels::stop(std::chrono::milliseconds grace) {
       ::poll(&p, 1, static_cast<int>(std::max<long>(1, left.count())));
       reap(model, false);
     }
+    reap(model, false);  // it may have ended just as the grace ran out
     if (!model.reaped) {
       kill(model);
       if (!model.failure) {
@@ -328,8 +345,34 @@ std::optional<std::string> DeviceModels::stop(std::chrono::milliseconds grace) {
   return std::nullopt;
 }
 
+namespace {
+
+// The last `limit` bytes of a model's log (it may be up to max_model_log long), with a
+// note of what was left out before them.
+std::optional<std::string> read_log_end(const fs::path& log, std::size_t limit) {
+  std::ifstream in(log, std::ios::binary);
+  if (!in) {
+    return std::nullopt;
+  }
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<std::size_t>(std::max<std::streamoff>(0, in.tellg()));
+  const auto start = size > limit ? size - limit : 0;
+  in.seekg(static_cast<std::streamoff>(start));
+  std::string text(size - start, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (start > 0) {
+    const auto line = text.find('\n');
+    text = fmt::format("({} bytes of earlier output left out)\n", start) +
+           (line == std::string::npos ? text : text.substr(line + 1));  // from a whole line
+  }
+  return text;
+}
+
+}  // namespace
+
 std::string DeviceModels::log_tail(const Model& model) const {
-  const auto text = process::read_file(model.log);
+  const auto text = read_log_end(model.log, 4096);
   if (!text || text->empty()) {
     return "";
   }
@@ -341,7 +384,7 @@ std::string DeviceModels::log_tail(const Model& model) const {
 std::string DeviceModels::take_logs() {
   std::string all;
   for (const auto& model : models_) {
-    const auto text = process::read_file(model.log);
+    const auto text = read_log_end(model.log, max_model_log_shown);
     if (!text) {
       continue;
     }

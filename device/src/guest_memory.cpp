@@ -1,6 +1,7 @@
 #include "uml/device/guest_memory.hpp"
 
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
@@ -36,6 +37,11 @@ void GuestMemory::add_region(int fd, const MemoryRegionInfo& info) {
         other.info.guest_addr <= info.guest_addr + (info.size - 1))
       throw ProtocolError("memory table: overlapping regions");
   }
+  // Beyond the file's end a mapping faults (SIGBUS): the file must hold the region.
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      static_cast<std::uint64_t>(st.st_size) < info.mmap_offset + info.size)
+    throw ProtocolError("memory table: a region beyond the end of its memory file");
   // Mapped from the page the region starts in (mmap wants an aligned offset).
   const std::uint64_t page = 4096;
   const std::uint64_t aligned_offset = info.mmap_offset & ~(page - 1);

@@ -1,5 +1,6 @@
 #include "uml/device/i2c.hpp"
 
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -29,6 +30,19 @@ std::string hex(std::uint32_t value) {
 }
 
 }  // namespace
+
+std::optional<std::uint64_t> parse_number(std::string_view text) {
+  int base = 10;
+  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+    base = 16;
+    text.remove_prefix(2);
+  }
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size())
+    return std::nullopt;
+  return value;
+}
 
 void I2cAdapter::add_client(std::uint16_t address, std::shared_ptr<I2cClient> client) {
   if (address < 0x03 || address > 0x77)
@@ -123,17 +137,11 @@ std::shared_ptr<RegisterMap> RegisterMap::from_text(const std::string& text,
       continue;
     }
     auto number_of = [&](const std::string& field, std::uint64_t max, const char* what) {
-      std::size_t used = 0;
-      std::uint64_t value = 0;
-      try {
-        value = std::stoull(field, &used, 0);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used != field.size() || field.empty() || field[0] == '-' || value > max)
+      const auto value = parse_number(field);
+      if (!value || *value > max)
         throw ModelError(where + what + " '" + field + "' is not a number up to " +
                          std::to_string(max));
-      return value;
+      return *value;
     };
     if (fields.size() < 3 || fields.size() > 4)
       throw ModelError(where + "expected '<register> <width> <reset value> [<writable mask>]'");

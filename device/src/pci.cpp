@@ -32,6 +32,7 @@ constexpr std::uint16_t kCommandMemory = 1U << 1;
 constexpr std::uint16_t kCommandMaster = 1U << 2;
 constexpr std::uint16_t kCommandIntxDisable = 1U << 10;
 constexpr std::uint32_t kMsiCap = 0x40;  // the one capability: MSI, 32-bit address
+constexpr std::size_t kMaxPendingInterrupts = 64;
 
 void put16(std::uint8_t* p, std::uint16_t v) {
   std::memcpy(p, &v, 2);
@@ -178,8 +179,15 @@ void PciDevice::interrupt(unsigned vector) {
   } else if (command() & kCommandIntxDisable) {
     ++suppressed_interrupts_;
     return;
+  } else if (!pending_interrupts_.empty() && pending_interrupts_.back().op == kInt) {
+    // INTx is a level: one pending assertion says it all.
   } else {
     pending_interrupts_.push_back(IrqMessage{kInt, 1, 0, 0});
+  }
+  // A driver that never gives interrupt buffers back must not grow the model without end.
+  if (pending_interrupts_.size() > kMaxPendingInterrupts) {
+    pending_interrupts_.pop_front();
+    ++suppressed_interrupts_;
   }
   if (backend_ != nullptr)
     flush_interrupts(*backend_);
@@ -283,10 +291,22 @@ void PciDevice::handle_command(Backend& backend, const Chain& chain) {
       break;
     }
     case kCfgWrite: {
-      if (size != 1 && size != 2 && size != 4 && size != 8) {
-        // memset_io() on a BAR arrives as a configuration write of its length (a front-end
-        // quirk of virt-pci.c): not a configuration access, and not supported.
-        log_line("memset_io() on a BAR is not supported; ignored");
+      // virt-pci.c sends memset_io() on a BAR as a configuration write with the BAR's
+      // index and the length (its um_pci_bar_set()); a real configuration write has BAR 0
+      // and a size of 1, 2, 4 or 8. So: a BAR other than 0, or another size, is a memset.
+      if (bar_index != 0 || (size != 1 && size != 2 && size != 4 && size != 8)) {
+        if (data.empty())
+          throw ProtocolError("BAR memset without its value");
+        if (bar_index >= bars_.size())
+          throw ProtocolError("BAR memset of BAR " + std::to_string(bar_index));
+        const Bar& bar = bars_[bar_index];
+        const std::vector<std::byte> bytes(size, data[0]);
+        if (bar.size == 0 || addr >= bar.size || size > bar.size - addr)
+          log_line("memset outside BAR " + std::to_string(bar_index) + ": dropped");
+        else if (!memory_enabled())
+          log_line("BAR memset while memory decoding is off (pci_enable_device() missing?)");
+        else if (bar.write)
+          bar.write(addr, bytes);
         break;
       }
       if (data.size() < size)

@@ -356,10 +356,15 @@ void Backend::serve(int connection) {
     if (ready < 0)
       throw ModelError("poll: " + std::string(std::strerror(errno)));
     for (std::size_t i = 1; i < fds.size(); ++i) {
-      if (fds[i].revents & POLLIN) {
-        if (queues_[fd_queue[i - 1]]->drain_kick())
-          kick(fd_queue[i - 1]);
-      }
+      if (fds[i].revents == 0)
+        continue;
+      // A kick descriptor that hangs up or has nothing to read when poll says so is no
+      // eventfd: polling it again would spin.
+      if ((fds[i].revents & (POLLERR | POLLHUP | POLLNVAL)) ||
+          !queues_[fd_queue[i - 1]]->drain_kick())
+        throw ProtocolError("virtqueue " + std::to_string(fd_queue[i - 1]) +
+                            ": its kick descriptor is not a working eventfd");
+      kick(fd_queue[i - 1]);
     }
     if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       std::byte header[kHeaderSize];
@@ -419,12 +424,15 @@ void Backend::serve(int connection) {
 }
 
 int accept_one(const std::string& path) {
+  // Made under a temporary name and renamed once it listens: whoever sees the path (the
+  // helper waits for it) can connect at once.
+  const std::string listening = path + ".l";
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
-  if (path.empty() || path.size() >= sizeof address.sun_path)
+  if (path.empty() || listening.size() >= sizeof address.sun_path)
     throw ModelError("socket path '" + path + "' is empty or longer than " +
-                     std::to_string(sizeof address.sun_path - 1) + " bytes");
-  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+                     std::to_string(sizeof address.sun_path - 3) + " bytes");
+  std::memcpy(address.sun_path, listening.c_str(), listening.size() + 1);
   struct stat existing {};
   if (::lstat(path.c_str(), &existing) == 0) {
     if (!S_ISSOCK(existing.st_mode))
@@ -434,10 +442,12 @@ int accept_one(const std::string& path) {
   const int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (listener < 0)
     throw ModelError("socket: " + std::string(std::strerror(errno)));
+  ::unlink(listening.c_str());  // a stale one of an earlier run (a socket, by its name)
   if (::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::listen(listener, 1) != 0) {
+      ::listen(listener, 1) != 0 || ::rename(listening.c_str(), path.c_str()) != 0) {
     const std::string why = std::strerror(errno);
     ::close(listener);
+    ::unlink(listening.c_str());
     throw ModelError("cannot listen on '" + path + "': " + why);
   }
   int connection;

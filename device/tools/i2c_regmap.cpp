@@ -20,16 +20,11 @@ int main(int argc, char** argv) {
       else
         throw ModelError("unknown argument '" + spec + "' (expected --client ADDRESS=FILE)");
       const auto equals = spec.find('=');
-      std::size_t used = 0;
-      unsigned long address = 0;
-      try {
-        address = std::stoul(spec.substr(0, equals), &used, 0);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (equals == std::string::npos || used != equals || equals == 0 || address > 0x7f)
+      const auto address =
+          equals == std::string::npos ? std::nullopt : parse_number(spec.substr(0, equals));
+      if (!address || *address > 0x7f)
         throw ModelError("--client '" + spec + "': expected ADDRESS=FILE, ADDRESS 7-bit (0x48)");
-      adapter->add_client(static_cast<std::uint16_t>(address),
+      adapter->add_client(static_cast<std::uint16_t>(*address),
                           RegisterMap::from_file(spec.substr(equals + 1)));
     }
     if (line.arguments.empty())

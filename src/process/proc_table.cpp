@@ -80,7 +80,7 @@ std::vector<ProcessInfo> kill_session(pid_t session, std::chrono::milliseconds l
   const auto end = Clock::now() + limit;
   while (true) {
     signal_session(session, SIGKILL);
-    reap_children(session);
+    reap_session_zombies(session);
     auto members = session_members(session);
     if (members.empty() || Clock::now() >= end) {
       return members;
@@ -128,6 +128,15 @@ void keep_unreaped(pid_t pid) {
 
 void release_unreaped(pid_t pid) {
   std::erase(kept_children(), pid);
+}
+
+void reap_session_zombies(pid_t session) {
+  for (const auto& p : list_processes()) {
+    if (p.ppid == ::getpid() && p.state == 'Z' && p.session == session && p.pid != session &&
+        !is_kept(p.pid)) {
+      ::waitpid(p.pid, nullptr, WNOHANG);
+    }
+  }
 }
 
 void reap_children(pid_t keep) {

@@ -30,12 +30,19 @@ std::vector<ProcessInfo> session_members(pid_t session);
 std::size_t signal_session(pid_t session, int sig);
 
 // SIGKILLs the session's processes until none is left (or `limit` passes), reaping the
-// zombies that are this process's children. Returns the ones that survived.
+// zombies of that session that are this process's children, but not its leader (its
+// owner reaps it) and no other session's: a child of another session (UML, while a device
+// model's session is killed) keeps its exit status for its owner. Returns the ones that
+// survived.
 std::vector<ProcessInfo> kill_session(pid_t session,
                                       std::chrono::milliseconds limit = std::chrono::seconds(5));
 
 // The processes below `ancestor` (children, their children, ...), from /proc.
 std::vector<ProcessInfo> descendants(pid_t ancestor);
+
+// Reaps the zombies of `session` that are this process's children, except its leader
+// and the children kept with keep_unreaped().
+void reap_session_zombies(pid_t session);
 
 // Reaps the zombies that are this process's children (orphans reparented to it, a child
 // subreaper), except `keep`, which its owner (e.g. Boost.Process) reaps itself, and the

@@ -365,6 +365,24 @@ std::vector<std::byte> pci_message(std::uint8_t op, std::uint8_t bar, std::uint3
   return message;
 }
 
+// A configuration write as the guest makes it (through the command queue, so the device
+// sees it on its own thread), waited for.
+void guest_config_write(FakeUml& uml, std::uint32_t offset, std::uint32_t size,
+                        std::uint64_t value) {
+  std::vector<std::byte> data(size);
+  std::memcpy(data.data(), &value, size);
+  uml.add_chain(0, {pci_message(2, 0, size, offset, data)}, {});
+  REQUIRE(uml.wait_used(0));
+}
+
+// A 32-bit BAR write as the guest makes it, waited for.
+void guest_bar_write(FakeUml& uml, std::uint8_t bar, std::uint64_t offset, std::uint32_t value) {
+  std::vector<std::byte> data(4);
+  std::memcpy(data.data(), &value, 4);
+  uml.add_chain(0, {pci_message(4, bar, 4, offset, data)}, {});
+  REQUIRE(uml.wait_used(0));
+}
+
 std::uint32_t le32_at(const std::byte* p) {
   std::uint32_t v;
   std::memcpy(&v, p, 4);
@@ -469,6 +487,9 @@ TEST_CASE("device: PCI configuration space, BAR sizing, MMIO and INTx") {
         if (offset == 8)
           reg = static_cast<std::uint32_t>(le_value(data));
       });
+  // A doorbell: each write raises an interrupt (on the back end's thread, as a model does).
+  pci.set_bar(1, 4096, nullptr,
+              [&](std::uint64_t, std::span<const std::byte>) { pci.interrupt(); });
   FakeUml uml(pci);
   uml.start(1ULL << 32, 2);
   // The guest posts its interrupt buffers first, as virt-pci does at probe.
@@ -520,8 +541,7 @@ TEST_CASE("device: PCI configuration space, BAR sizing, MMIO and INTx") {
   CHECK(le32_at(uml.at(answer[0])) == 0xffffffff);
 
   // INTx: an INT message for pin 1 in the guest's first interrupt buffer.
-  uml.backend().soon([&] { pci.interrupt(); });
-  uml.kick(0);  // wakes the loop to run it
+  guest_bar_write(uml, 1, 0, 1);
   auto used = uml.wait_used(1);
   REQUIRE(used);
   CHECK(used->second == 16);
@@ -534,19 +554,19 @@ TEST_CASE("device: PCI configuration space, BAR sizing, MMIO and INTx") {
 TEST_CASE("device: PCI MSI carries the data the driver programmed, DMA needs bus mastering") {
   PciDevice pci({0x1234, 0x11e8, 0});
   pci.set_msi_vectors(1);
+  pci.set_bar(0, 4096, nullptr,
+              [&](std::uint64_t, std::span<const std::byte>) { pci.interrupt(); });
+  CHECK(pci.config_bytes()[0x34] == 0x40);
+  CHECK(pci.config_bytes()[0x40] == 0x05);
   FakeUml uml(pci);
   uml.start(1ULL << 32, 2);
   const std::uint64_t irq_buffer = uml.add_chain(1, {}, {20})[0];
-  CHECK(pci.config_bytes()[0x34] == 0x40);
-  CHECK(pci.config_bytes()[0x40] == 0x05);
-  // The kernel programs address and data, then enables MSI.
-  const std::uint32_t address = 0xa0000, data = 42;
-  pci.config_write(0x44, std::as_bytes(std::span(&address, 1)));
-  pci.config_write(0x48, std::as_bytes(std::span(&data, 1)).first(2));
-  const std::uint16_t enable = 1;
-  pci.config_write(0x42, std::as_bytes(std::span(&enable, 1)));
-  uml.backend().soon([&] { pci.interrupt(); });
-  uml.kick(0);
+  // The kernel programs address and data, then enables MSI; memory decoding on.
+  guest_config_write(uml, 0x44, 4, 0xa0000);
+  guest_config_write(uml, 0x48, 2, 42);
+  guest_config_write(uml, 0x42, 2, 1);
+  guest_config_write(uml, 0x04, 2, 0x0002);
+  guest_bar_write(uml, 0, 0, 1);
   auto used = uml.wait_used(1);
   REQUIRE(used);
   CHECK(used->second == 20);
@@ -557,8 +577,7 @@ TEST_CASE("device: PCI MSI carries the data the driver programmed, DMA needs bus
   std::memcpy(uml.at(kGuestBase + 0x300000), "dma!", 4);
   std::byte got[4];
   CHECK_FALSE(pci.dma_read(kGuestBase + 0x300000, got));
-  const std::uint16_t master = 0x0006;
-  pci.config_write(0x04, std::as_bytes(std::span(&master, 1)));
+  guest_config_write(uml, 0x04, 2, 0x0006);
   REQUIRE(pci.dma_read(kGuestBase + 0x300000, got));
   CHECK(std::memcmp(got, "dma!", 4) == 0);
   CHECK(pci.dma_write(kGuestBase + 0x300010, std::as_bytes(std::span("back", 4))));
@@ -720,6 +739,66 @@ TEST_CASE("device: a hostile ring is a protocol error, never an access outside g
   }
 }
 
+TEST_CASE("device: a memory table beyond its file's end is refused (no SIGBUS later)") {
+  I2cAdapter adapter;
+  FakeUml uml(adapter);
+  const int small = ::memfd_create("small", MFD_CLOEXEC);
+  REQUIRE(::ftruncate(small, 4096) == 0);
+  struct {
+    std::uint32_t num = 1, padding = 0;
+    MemoryRegionInfo regions[2];
+  } table;
+  table.regions[0] = {kGuestBase, 1 << 20, kGuestBase, 0};
+  uml.send(5, bytes_of(table), {small});
+  ::close(small);
+  CHECK_THAT(uml.wait_protocol_error(), Catch::Contains("beyond the end of its memory file"));
+}
+
+TEST_CASE("device: a kick descriptor that is no eventfd is a protocol error, not a busy loop") {
+  I2cAdapter adapter;
+  FakeUml uml(adapter);
+  uml.start(1 | (1ULL << 32), 1);
+  int dead[2];
+  REQUIRE(::pipe2(dead, O_CLOEXEC) == 0);
+  ::close(dead[1]);  // always readable, always end of file
+  uml.send_acked(12, bytes_of(std::uint64_t{0}), {dead[0]});
+  ::close(dead[0]);
+  CHECK_THAT(uml.wait_protocol_error(), Catch::Contains("not a working eventfd"));
+}
+
+TEST_CASE("device: memset_io on a BAR (a configuration write naming the BAR) reaches the BAR") {
+  PciDevice pci({0x1234, 0x11e8, 0});
+  std::vector<std::pair<std::uint64_t, std::vector<std::byte>>> writes;
+  pci.set_bar(2, 4096, nullptr, [&](std::uint64_t offset, std::span<const std::byte> data) {
+    writes.emplace_back(offset, std::vector<std::byte>(data.begin(), data.end()));
+  });
+  FakeUml uml(pci);
+  uml.start(1ULL << 32, 2);
+  guest_config_write(uml, 0x04, 2, 0x0006);
+  // virt-pci's um_pci_bar_set(): op CFG_WRITE, bar 2, size 4 (the length), one byte.
+  uml.add_chain(0, {pci_message(2, 2, 4, 0x10, to_bytes({0xab}))}, {});
+  REQUIRE(uml.wait_used(0));
+  REQUIRE(writes.size() == 1);
+  CHECK(writes[0].first == 0x10);
+  CHECK(writes[0].second == to_bytes({0xab, 0xab, 0xab, 0xab}));
+  CHECK(pci.config_bytes()[0x04] == 0x06);  // configuration space untouched
+}
+
+TEST_CASE("device: interrupts the driver takes no buffers for are bounded") {
+  PciDevice pci({0x1234, 0x11e8, 0});
+  pci.set_msi_vectors(1);
+  pci.set_bar(0, 4096, nullptr, [&](std::uint64_t, std::span<const std::byte> data) {
+    for (std::uint64_t i = 0; i < le_value(data); ++i)
+      pci.interrupt();
+  });
+  FakeUml uml(pci);
+  uml.start(1ULL << 32, 2);
+  guest_config_write(uml, 0x42, 2, 1);
+  guest_config_write(uml, 0x04, 2, 0x0002);
+  guest_bar_write(uml, 0, 0, 1000);  // the used buffer comes back after the callback
+  CHECK(pci.suppressed_interrupts() == 1000 - 64);
+}
+
 TEST_CASE("device: rings outside guest memory are refused when they are set") {
   I2cAdapter adapter;
   FakeUml uml(adapter);
@@ -797,6 +876,8 @@ TEST_CASE("device: a malformed register map names the file, the line and the fix
       {"0x00 1 0x100\n", "reset value '0x100' is not a number up to 255"},
       {"0x00 1 -1\n", "reset value '-1'"},
       {"0x00 1 1x\n", "reset value '1x'"},
+      {"0x00 1 +5\n", "reset value '+5'"},
+      {"0x00 1 0x\n", "reset value '0x'"},
       {"0x00 1 0\n0x00 1 0\n", "f.regs:2: register 0x00 appears twice"},
       {"byte-order middle\n", "byte-order takes 'big' or 'little'"},
       {"# nothing\n", "f.regs: no registers"},
@@ -829,7 +910,7 @@ TEST_CASE("device: accept_one refuses to replace a file that is not a socket") {
   std::ofstream(file) << "keep me";
   CHECK_THROWS_WITH(accept_one(file.string()), Catch::Contains("not a socket; not replacing it"));
   CHECK(std::filesystem::file_size(file) == 7);
-  CHECK_THROWS_WITH(accept_one(std::string(200, 'x')), Catch::Contains("longer than 107"));
+  CHECK_THROWS_WITH(accept_one(std::string(200, 'x')), Catch::Contains("longer than 105"));
 }
 
 // uml-helper's side: --device and --device-arg.
@@ -878,4 +959,18 @@ TEST_CASE("device: a model's exit status is named") {
   CHECK_THAT(uml::describe_model_exit(std::nullopt, SIGSEGV),
              Catch::Contains("SIGSEGV (it crashed)"));
   CHECK_THAT(uml::describe_model_exit(std::nullopt, SIGTERM), !Catch::Contains("crashed"));
+}
+
+TEST_CASE("device: numbers in data files are decimal or 0x-hex, never octal or signed") {
+  CHECK(parse_number("0x48") == 0x48u);
+  CHECK(parse_number("0X1f") == 0x1fu);
+  CHECK(parse_number("010") == 10u);  // decimal, not octal 8
+  CHECK(parse_number("18446744073709551615") == ~0ULL);
+  CHECK_FALSE(parse_number("18446744073709551616"));
+  CHECK_FALSE(parse_number(""));
+  CHECK_FALSE(parse_number("0x"));
+  CHECK_FALSE(parse_number("+5"));
+  CHECK_FALSE(parse_number("-1"));
+  CHECK_FALSE(parse_number("12 "));
+  CHECK_FALSE(parse_number("0x1g"));
 }

@@ -3,8 +3,10 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "uml/device/vhost_user.hpp"
@@ -45,6 +47,10 @@ class I2cAdapter : public VirtioDevice {
   std::map<std::uint16_t, std::shared_ptr<I2cClient>> clients_;
   bool fail_next_ = false;  // the previous request failed and asked its successor to fail
 };
+
+// A number as data files and model arguments write it: decimal, or hex after 0x; no
+// sign, no octal (a leading 0 is decimal), at most 64 bits. Nothing when malformed.
+std::optional<std::uint64_t> parse_number(std::string_view text);
 
 // A client that is a register file described by a data file, so a simple sensor needs
 // no code. The first byte of a write selects a register (the pointer, as LM75-style
