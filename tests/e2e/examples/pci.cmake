@@ -65,3 +65,26 @@ expect("a model that cannot start fails the test with exit 9 (${rc})" rc EQUAL 9
 expect("the error names the device and the model's own message" text MATCHES
        "device broken: the model .*uml-i2c-regmap failed \\(exit 1: the model's own error\\)")
 expect("and the model's last output" text MATCHES "no --client ADDRESS=FILE")
+
+# A model that ends as UML ends (it sees the socket close) must not cost UML's exit
+# status: the helper once reaped UML's zombie while reaping the model's session, and
+# the verdict became "the result marker disagrees". This boot (the driver's probe fails
+# without MSI, the command fails) reproduced it every time.
+boot(
+  rc
+  text
+  ${pci_mmio}
+  --append
+  pci=nomsi
+  --no-unload-check
+  --command
+  false)
+expect(
+  "a failing command with the model ending beside UML: exit 1 from UML's own status (${rc})"
+  rc
+  EQUAL
+  1
+  AND
+  text
+  MATCHES
+  "the guest command failed with status 1")
