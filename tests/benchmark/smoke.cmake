@@ -62,8 +62,8 @@ foreach(index RANGE ${last})
     lines
     ${index}
     value)
-  if(key MATCHES "^(ratio:)?(cold|warm|variant|coverage)_")
-    continue() # --skip-cold: no cold builds, no kernel variants
+  if(key MATCHES "^(ratio:)?(cold|warm|variant|coverage|devices|mmio)_")
+    continue() # --skip-cold: no cold builds, no kernel variants, no devices kernel
   endif()
   if(verdict MATCHES "^skipped" AND key MATCHES "manual")
     # Only the manual loop may be skipped (it needs root for mount -o loop); it
