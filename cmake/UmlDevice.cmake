@@ -22,8 +22,9 @@ Boots list devices with `DEVICES` (`uml_add_run`, `uml_add_test`,
 a device on a kernel without them is a configure error naming the missing symbols. The
 helper stops UML and fails the test with exit code 9 when a model crashes or reports that
 the guest broke its protocol; each model's output is in the test's log, each line as
-`[device <name>] ...`. With a multi-config generator the model of the first configuration
-is used.
+`[device <name>] ...`. A boot with a `pci` device also gets `virt_pci.max_delay_us=1000000`
+(UML waits that long for a model's answer to a read, not 40 ms). With a multi-config
+generator the model of the first configuration is used.
 #]=======================================================================]
 function(uml_add_device name)
   list(APPEND CMAKE_MESSAGE_CONTEXT uml_add_device)
@@ -91,6 +92,7 @@ endfunction()
 function(_uml_boot_devices lines_out targets_out context kernel devices)
   set(lines "")
   set(targets "")
+  set(pci_delay_set FALSE)
   get_target_property(config ${kernel} UML_KERNEL_CONFIG)
   foreach(device IN LISTS devices)
     get_property(known GLOBAL PROPERTY _UML_DEVICE_${device}_KIND SET)
@@ -129,6 +131,13 @@ function(_uml_boot_devices lines_out targets_out context kernel devices)
           "${context}: device '${device}' (KIND ${kind}) needs a kernel with ${missing_text}, and "
           "kernel '${kernel}' has not got them: add DEVICES to its uml_add_kernel() (the fragment "
           "templates/config/devices.config), or those symbols to its CONFIG_FRAGMENTS.")
+    endif()
+    if(kind STREQUAL "pci" AND NOT pci_delay_set)
+      # virt-pci waits for a read's answer 40 ms by default, then warns and reads all
+      # ones: a model on a busy machine may need longer (6.12; 6.1 has no such parameter
+      # and says so on the console).
+      _uml_boot_line(lines append "virt_pci.max_delay_us=1000000")
+      set(pci_delay_set TRUE)
     endif()
     _uml_boot_line(lines device "${device}:${id}:${program}")
     foreach(arg IN LISTS args)
