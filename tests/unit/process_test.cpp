@@ -36,6 +36,34 @@ TEST_CASE("session members are found by scanning /proc") {
   CHECK(uml::process::session_members(999999999).empty());
 }
 
+TEST_CASE("killing one session reaps only its zombies: another child's exit status stays") {
+  // Two children in sessions of their own, as UML and a device model are; both end.
+  auto start = [](int status) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::setsid();
+      ::_exit(status);
+    }
+    return pid;
+  };
+  const pid_t uml = start(7);
+  const pid_t model = start(0);
+  REQUIRE(uml > 0);
+  REQUIRE(model > 0);
+  // Both are zombies now.
+  for (const pid_t pid : {uml, model}) {
+    siginfo_t info{};
+    REQUIRE(::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT) == 0);
+  }
+  uml::process::keep_unreaped(model);
+  uml::process::kill_session(model);
+  uml::process::release_unreaped(model);
+  int status = 0;
+  REQUIRE(::waitpid(uml, &status, 0) == uml);  // not taken by the other session's cleanup
+  CHECK(WEXITSTATUS(status) == 7);
+  REQUIRE(::waitpid(model, &status, 0) == model);
+}
+
 namespace {
 
 namespace fs = std::filesystem;
