@@ -109,7 +109,17 @@ Workspace::Workspace(const BootOptions& options, const std::optional<fs::path>& 
     owns_dir_ = true;
   }
   umid_ = fmt::format("uh{}-{}", ::getpid(), random_hex(4));
-  const auto choice = choose_uml_dir(dir_, umid_.size());
+  // Device models' sockets live there too, as <umid>-<name>.sock (bound first as
+  // <...>.sock.l): a longer name than UML's own sockets makes the choice.
+  std::size_t extra = 0;
+  for (const auto& device : options.devices) {
+    const auto name = std::min(device.find(':'), device.size());
+    const auto socket = 1 + name + std::string_view(".sock.l").size();
+    if (socket > 1 + longest_socket_name.size()) {
+      extra = std::max(extra, socket - 1 - longest_socket_name.size());
+    }
+  }
+  const auto choice = choose_uml_dir(dir_, umid_.size() + extra);
   uml_dir_fallback_ = choice.fallback;
   if (choice.fallback) {
     // A fresh private directory: a shared, predictable one could be another user's.

@@ -138,10 +138,10 @@ std::shared_ptr<RegisterMap> RegisterMap::from_text(const std::string& text,
     }
     auto number_of = [&](const std::string& field, std::uint64_t max, const char* what) {
       const auto value = parse_number(field);
-      if (!value || *value > max)
+      if (!value.has_value() || value.value_or(0) > max)
         throw ModelError(where + what + " '" + field + "' is not a number up to " +
                          std::to_string(max));
-      return *value;
+      return value.value_or(0);
     };
     if (fields.size() < 3 || fields.size() > 4)
       throw ModelError(where + "expected '<register> <width> <reset value> [<writable mask>]'");
