@@ -790,7 +790,9 @@ TEST_CASE("a fork bomb in the guest is stopped at the process cap, nothing left"
   CHECK(r.status == 1);
   CHECK(r.out.find("the guest made more than 500 host processes") != std::string::npos);
   CHECK(r.seconds < 10);
-  CHECK(peak < 1000);  // the cap plus what one 100 ms round lets a bomb add here
+  // The cap plus what one 100 ms round lets a bomb add: ~500 more on a quiet machine,
+  // ~700 seen under a parallel test suite (the old and new helpers alike).
+  CHECK(peak < 2000);
   h.check_nothing_left();
 }
 
