@@ -28,6 +28,8 @@ string(CONCAT _uml_doc ${_uml_doc})
 set(UML_KERNEL_COMPILER_LAUNCHER "auto" CACHE STRING "${_uml_doc}")
 set(UML_KERNEL_CC "gcc" CACHE STRING "Compiler for the UML kernel and its modules")
 option(UML_COVERAGE "Build every UML kernel of the project with gcov (as uml_add_kernel(COVERAGE))" OFF)
+option(UML_KBUILD_FAST_PATH
+       "Rebuild a module whose sources alone changed with the commands Kbuild recorded, without a Kbuild run" ON)
 unset(_uml_cores)
 unset(_uml_default_cache)
 unset(_uml_doc)
@@ -103,6 +105,7 @@ Cache variables:
 | `UML_KERNEL_CC` | `gcc` | the kernel's compiler, looked up at every configure |
 | `UML_COVERAGE` | `OFF` | every kernel of the project as with `COVERAGE` |
 | `UML_KERNEL_JOBS` | logical cores | Kbuild's `-j` (a Makefile generator's `-jN` wins) |
+| `UML_KBUILD_FAST_PATH` | `ON` | a module whose own `.c`/`.h`/`.S` files alone changed is rebuilt with the commands Kbuild recorded (compile, fixdep, modpost, link), without a Kbuild run; anything else (Kbuild file, variables, kernel, a new file) runs Kbuild (README: "The edit loop"); the environment variable `UML_KBUILD_FAST_PATH=0` turns it off for one build |
 | `UML_KERNEL_SOURCE` | empty | default kernel source (tree or archive) |
 | `UML_KERNEL_SOURCE_SEARCH_DIRS` | `/usr/src` | where Debian's `linux-source-*.tar.xz` is looked for |
 | `UML_<TOOL>_EXECUTABLE` | found on `PATH` | each host tool (make, flex, mke2fs, ...; advanced) |

@@ -209,6 +209,7 @@ function(uml_add_module name)
   set(step_STAMP "${stamp}")
   set(step_COMPDB "${compdb_fragment}")
   get_target_property(step_COVERAGE ${arg_KERNEL} UML_KERNEL_COVERAGE)
+  set(step_FAST_PATH "${UML_KBUILD_FAST_PATH}")
   if(step_COVERAGE)
     # The coverage report shows the project's sources: the module's directories.
     if(arg_KBUILD_DIR)
@@ -247,7 +248,8 @@ function(uml_add_module name)
     DEPFILE
     STAMP
     COMPDB
-    COVERAGE)
+    COVERAGE
+    FAST_PATH)
   add_custom_command(
     OUTPUT "${stamp}"
     BYPRODUCTS ${ko_files} "${module_dir}/Module.symvers" "${module_dir}/modules.order" "${compdb_fragment}"

@@ -16,6 +16,7 @@
 include_guard(GLOBAL)
 include("${CMAKE_CURRENT_LIST_DIR}/../UmlKbuild.cmake")
 include("${CMAKE_CURRENT_LIST_DIR}/cache.cmake")
+include("${CMAKE_CURRENT_LIST_DIR}/kbuild_fast_path.cmake")
 
 # JSON string literal for a value (paths and compiler command lines).
 function(_uml_json_string out value)
@@ -263,7 +264,7 @@ function(uml_step_module)
     0
     arg
     ""
-    "NAME;MAKE;KERNEL_SOURCE_DIR;KERNEL_DIR;CC;MODULE_DIR;KCPPFLAGS;KCFLAGS;MIRROR_SOURCE;MIRROR_ANCHOR;MIRROR_ROOT;JOBS;DEPFILE;STAMP;COMPDB;COVERAGE"
+    "NAME;MAKE;KERNEL_SOURCE_DIR;KERNEL_DIR;CC;MODULE_DIR;KCPPFLAGS;KCFLAGS;MIRROR_SOURCE;MIRROR_ANCHOR;MIRROR_ROOT;JOBS;DEPFILE;STAMP;COMPDB;COVERAGE;FAST_PATH"
     "MODULE_NAMES;EXTRA_SYMBOLS;VARIABLES;MIRROR_EXCLUDE")
   if(arg_MIRROR_SOURCE)
     _uml_mirror_kbuild_dir("${arg_MIRROR_SOURCE}" "${arg_MIRROR_ANCHOR}" "${arg_MIRROR_ROOT}" "${arg_MIRROR_EXCLUDE}")
@@ -297,7 +298,53 @@ function(uml_step_module)
   if(arg_COVERAGE)
     set(ENV{GCOV_PROFILE} y)
   endif()
-  execute_process(COMMAND ${make_cmd} -j${jobs} modules WORKING_DIRECTORY "${arg_MODULE_DIR}" RESULT_VARIABLE rc)
+  # The fast path (kbuild_fast_path.cmake) when only the module's sources changed, else
+  # Kbuild; the key of everything else is kept only after a successful build.
+  set(fast_path_state "${arg_MODULE_DIR}/${_UML_FAST_PATH_STATE}")
+  _uml_fast_path_key(
+    fast_path_key
+    MAKE_COMMAND
+    ${make_cmd}
+    MODULE_DIR
+    "${arg_MODULE_DIR}"
+    KERNEL_DIR
+    "${arg_KERNEL_DIR}"
+    EXTRA_SYMBOLS
+    ${arg_EXTRA_SYMBOLS}
+    COVERAGE
+    "${arg_COVERAGE}")
+  set(how "Kbuild: the fast path is off (UML_KBUILD_FAST_PATH)")
+  if(arg_FAST_PATH AND NOT "$ENV{UML_KBUILD_FAST_PATH}" MATCHES "^(0|OFF|off|NO|no|FALSE|false)$")
+    _uml_fast_path_build(
+      how
+      NAME
+      "${arg_NAME}"
+      MODULE_DIR
+      "${arg_MODULE_DIR}"
+      KERNEL_DIR
+      "${arg_KERNEL_DIR}"
+      KERNEL_SOURCE_DIR
+      "${arg_KERNEL_SOURCE_DIR}"
+      KEY
+      "${fast_path_key}"
+      JOBS
+      "${jobs}"
+      VARIABLES
+      ${arg_VARIABLES})
+  endif()
+  if(how STREQUAL "failed")
+    message(FATAL_ERROR "UML module ${arg_NAME} failed to build in ${arg_MODULE_DIR} (a command Kbuild recorded "
+                        "failed: the fast path reran it); see the output above.")
+  endif()
+  file(REMOVE "${fast_path_state}")
+  set(rc 0)
+  if(NOT how STREQUAL "built")
+    if(EXISTS "${arg_MODULE_DIR}/modules.order" AND NOT how MATCHES "off|yet")
+      string(REGEX REPLACE "^Kbuild: " "" why "${how}")
+      message("UML module ${arg_NAME}: Kbuild (not the fast path: ${why})")
+    endif()
+    execute_process(COMMAND ${make_cmd} -j${jobs} modules WORKING_DIRECTORY "${arg_MODULE_DIR}" RESULT_VARIABLE rc)
+  endif()
   if(NOT rc EQUAL 0)
     if(arg_MIRROR_SOURCE)
       _uml_diagnose_module_variables("${make_cmd}" "${arg_MODULE_DIR}")
@@ -335,6 +382,7 @@ function(uml_step_module)
   _uml_write_depfile("${arg_DEPFILE}" "${arg_STAMP}" "${existing}")
   list(JOIN entries ",\n " entries)
   _uml_write_if_different("${arg_COMPDB}" "[\n ${entries}\n]\n")
+  file(WRITE "${fast_path_state}" "${fast_path_key}")
   file(TOUCH "${arg_STAMP}")
 endfunction()
 

@@ -1,0 +1,518 @@
+# The edit loop's fast path of uml_step_module: a module whose own .c/.h/.S files
+# changed is rebuilt by rerunning the commands Kbuild recorded in the module directory's
+# .cmd files, in Kbuild's order and under Kbuild's own conditions, instead of a Kbuild
+# run (make reads the kernel's Makefiles and reruns its compiler probes, ~0.4 s on a
+# fast machine, before it compiles anything):
+#   an object older than its source or one of its own headers: its compile + fixdep
+#   a composite object older than a member: its ld -r
+#   a module object rebuilt: modules.order, then modpost (always; it is cheap, and its
+#     output depends on more than the symbol set: srcversion, device-table aliases,
+#     license and namespace checks, section mismatches)
+#   a .mod.c newer than its .mod.o: its compile + fixdep; an object newer than the .ko:
+#     the .ko's link
+# The .cmd files are rewritten exactly as Kbuild does (fixdep), so a later Kbuild run
+# finds everything up to date. Kbuild runs instead whenever anything else may have
+# changed (the key below), or the fast path has a doubt (a file or command it does not
+# know, more objects to compile than -j, a kernel option that adds steps).
+#
+#   _uml_fast_path_key(<out> MAKE_COMMAND <list> MODULE_DIR <dir> KERNEL_DIR <dir>
+#     [EXTRA_SYMBOLS <files>...] [COVERAGE <bool>])
+#       every input of a module build other than its sources
+#   _uml_fast_path_build(<result> MODULE_DIR <dir> KERNEL_DIR <dir> KERNEL_SOURCE_DIR <dir>
+#     KEY <key> JOBS <n> [VARIABLES <NAME=value>...])
+#       result: "built" or "Kbuild: <why>" (then nothing was run)
+include_guard(GLOBAL)
+
+set(_UML_FAST_PATH_STATE ".uml-fast-path")
+
+# Environment variables Kbuild reads that change a module's commands (make imports the
+# environment; the command line wins for the ones the step passes).
+set(_UML_FAST_PATH_ENVIRONMENT
+    KBUILD_EXTRA_WARN
+    KBUILD_MODPOST_WARN
+    KBUILD_MODPOST_NOFINAL
+    KBUILD_EXTRA_SYMBOLS
+    KBUILD_CHECKSRC
+    KBUILD_ABS_SRCTREE
+    KCFLAGS
+    KCPPFLAGS
+    KAFLAGS
+    KRUSTFLAGS
+    CFLAGS_MODULE
+    AFLAGS_MODULE
+    LDFLAGS_MODULE
+    CROSS_COMPILE
+    LLVM
+    LLVM_IAS
+    GCOV_PROFILE
+    KCOV_INSTRUMENT
+    KASAN_SANITIZE
+    UBSAN_SANITIZE
+    KCSAN_SANITIZE
+    OBJECT_FILES_NON_STANDARD)
+
+# Kernel options under which Kbuild runs more than the recorded command for an object
+# or a module (genksyms, objtool, recordmcount, BTF, ...): the fast path stands aside.
+set(_UML_FAST_PATH_UNSUPPORTED_OPTIONS
+    CONFIG_MODVERSIONS
+    CONFIG_TRIM_UNUSED_KSYMS
+    CONFIG_OBJTOOL
+    CONFIG_FTRACE_MCOUNT_USE_RECORDMCOUNT
+    CONFIG_DEBUG_INFO_BTF_MODULES
+    CONFIG_LTO_CLANG
+    CONFIG_RUST)
+
+function(_uml_fast_path_key out)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "MODULE_DIR;KERNEL_DIR;COVERAGE" "MAKE_COMMAND;EXTRA_SYMBOLS")
+  string(REPLACE ";" " " make_command "${arg_MAKE_COMMAND}")
+  set(text "fast-path key 1\nmake ${make_command}\ncoverage ${arg_COVERAGE}\n")
+  foreach(variable IN LISTS _UML_FAST_PATH_ENVIRONMENT)
+    if(DEFINED ENV{${variable}})
+      string(APPEND text "env ${variable}=$ENV{${variable}}\n")
+    endif()
+  endforeach()
+  # The kernel: its configuration, its symbols, the module linker script, its release.
+  foreach(file IN ITEMS include/config/auto.conf Module.symvers scripts/module.lds include/generated/utsrelease.h)
+    set(sum "missing")
+    if(EXISTS "${arg_KERNEL_DIR}/${file}")
+      file(SHA1 "${arg_KERNEL_DIR}/${file}" sum)
+    endif()
+    string(APPEND text "kernel ${file} ${sum}\n")
+  endforeach()
+  # Other modules' symbols (DEPENDS).
+  foreach(file IN LISTS arg_EXTRA_SYMBOLS)
+    set(sum "missing")
+    if(EXISTS "${file}")
+      file(SHA1 "${file}" sum)
+    endif()
+    string(APPEND text "symbols ${file} ${sum}\n")
+  endforeach()
+  # The module directory: which files it has (a new source means a new Kbuild rule), and
+  # the content of every file that is not a source (Kbuild, Makefile, *.mk, ...).
+  # Sources are the objects' dependencies, checked by time as make does.
+  file(
+    GLOB_RECURSE files
+    LIST_DIRECTORIES false
+    RELATIVE "${arg_MODULE_DIR}"
+    "${arg_MODULE_DIR}/*")
+  list(SORT files)
+  foreach(file IN LISTS files)
+    get_filename_component(base "${file}" NAME)
+    if(base MATCHES "${_UML_KBUILD_OUTPUTS}" OR file MATCHES "(^|/)\\.")
+      continue()
+    endif()
+    if(base MATCHES "\\.(c|h|S)$")
+      string(APPEND text "source ${file}\n")
+    else()
+      file(SHA1 "${arg_MODULE_DIR}/${file}" sum)
+      string(APPEND text "file ${file} ${sum}\n")
+    endif()
+  endforeach()
+  # Kept as text, not a hash: a mismatch can then say what changed.
+  set(${out} "${text}" PARENT_SCOPE)
+endfunction()
+
+# What differs between two keys, in words (the first difference).
+function(_uml_fast_path_key_change out old new)
+  string(REPLACE ";" "\\;" old "${old}")
+  string(REPLACE ";" "\\;" new "${new}")
+  string(REPLACE "\n" ";" old_lines "${old}")
+  string(REPLACE "\n" ";" new_lines "${new}")
+  set(gone "")
+  foreach(line IN LISTS old_lines)
+    if(NOT line IN_LIST new_lines)
+      list(APPEND gone "${line}")
+    endif()
+  endforeach()
+  set(came "")
+  foreach(line IN LISTS new_lines)
+    if(NOT line IN_LIST old_lines)
+      list(APPEND came "${line}")
+    endif()
+  endforeach()
+  set(why "something besides the module's sources changed")
+  foreach(line IN LISTS came gone)
+    if(line MATCHES "^fast-path key")
+      set(why "the fast path's own format changed")
+    elseif(line MATCHES "^make ")
+      set(why "make's command line changed (the kernel's build directory, CC, KBUILD_VARIABLES or flags)")
+    elseif(line MATCHES "^coverage ")
+      set(why "coverage was switched")
+    elseif(line MATCHES "^env ([^=]+)=")
+      set(why "the environment variable ${CMAKE_MATCH_1} changed")
+    elseif(line MATCHES "^kernel ([^ ]+) ")
+      set(why "the kernel's ${CMAKE_MATCH_1} changed")
+    elseif(line MATCHES "^symbols ([^ ]+) ")
+      set(why "the symbols of a module it uses changed (${CMAKE_MATCH_1})")
+    elseif(line MATCHES "^(source|file) ([^ ]+)")
+      set(file "${CMAKE_MATCH_2}")
+      if(line IN_LIST came AND NOT "${CMAKE_MATCH_1} ${file}" IN_LIST gone)
+        set(why "${file} is new")
+        foreach(old_line IN LISTS gone)
+          if(old_line MATCHES "^file ${file} ")
+            set(why "${file} changed")
+          endif()
+        endforeach()
+      elseif(line IN_LIST gone)
+        set(why "${file} was removed")
+      endif()
+    else()
+      continue()
+    endif()
+    break()
+  endforeach()
+  set(${out} "${why}" PARENT_SCOPE)
+endfunction()
+
+# A .cmd file: the recorded command (as make reads it back, and as the shell runs it),
+# the target's name as Kbuild spelled it, the source and the dependencies fixdep listed.
+function(_uml_fast_path_read_cmd prefix cmd_file)
+  set(${prefix}_ok FALSE PARENT_SCOPE)
+  if(NOT EXISTS "${cmd_file}")
+    return()
+  endif()
+  file(READ "${cmd_file}" content)
+  if(NOT content MATCHES "^(saved)?cmd_([^ \n]+) := ([^\n]*)\n")
+    return()
+  endif()
+  set(target "${CMAKE_MATCH_2}")
+  set(recorded "${CMAKE_MATCH_3}")
+  # Lines fixdep does not write (genksyms' CRCs, gen_ksymdeps' symbol lists): another
+  # step ran after the compile.
+  string(REPLACE "\\\n" "\n" joined "${content}")
+  string(REGEX MATCHALL "\n[^ \n][^\n]*" lines "${joined}")
+  foreach(line IN LISTS lines)
+    string(STRIP "${line}" line)
+    if(NOT line MATCHES "^(source_|deps_|\\$\\(deps_|[^ ]+: \\$\\(deps_)")
+      return()
+    endif()
+  endforeach()
+  set(source "")
+  if(content MATCHES "\nsource_[^ \n]* := ([^\n]*)")
+    set(source "${CMAKE_MATCH_1}")
+  endif()
+  string(REGEX MATCHALL "\n  [^ $\n][^\n]*" dep_lines "${joined}")
+  set(deps "")
+  foreach(dep IN LISTS dep_lines)
+    string(STRIP "${dep}" dep)
+    list(APPEND deps "${dep}")
+  endforeach()
+  # make's reading of the line: $$ is $, $(pound) is #.
+  set(shell_command "${recorded}")
+  string(REPLACE "$$" "@UML_DOLLAR@" shell_command "${shell_command}")
+  string(REPLACE "$(pound)" "#" shell_command "${shell_command}")
+  string(REPLACE "@UML_DOLLAR@" "$" shell_command "${shell_command}")
+  set(${prefix}_ok TRUE PARENT_SCOPE)
+  set(${prefix}_target "${target}" PARENT_SCOPE)
+  set(${prefix}_recorded "${recorded}" PARENT_SCOPE)
+  set(${prefix}_command "${shell_command}" PARENT_SCOPE)
+  set(${prefix}_source "${source}" PARENT_SCOPE)
+  set(${prefix}_deps "${deps}" PARENT_SCOPE)
+endfunction()
+
+# A path as the kernel's make sees it (relative ones to the kernel build directory).
+function(_uml_fast_path_absolute out path kernel_dir)
+  if(NOT IS_ABSOLUTE "${path}")
+    set(path "${kernel_dir}/${path}")
+  endif()
+  cmake_path(NORMAL_PATH path)
+  set(${out} "${path}" PARENT_SCOPE)
+endfunction()
+
+function(_uml_shell_quote out text)
+  string(REPLACE "'" "'\\''" text "${text}")
+  set(${out} "'${text}'" PARENT_SCOPE)
+endfunction()
+
+# The shell text of a rule Kbuild runs with if_changed_dep (compile, then fixdep rewrites
+# the .cmd file), deleting the target if the compile fails (.DELETE_ON_ERROR).
+function(_uml_fast_path_fixdep_recipe out prefix object cmd_file)
+  get_filename_component(dir "${object}" DIRECTORY)
+  get_filename_component(name "${object}" NAME)
+  string(REPLACE "," "_" depfile "${dir}/.${name}.d")
+  _uml_shell_quote(q_object "${object}")
+  _uml_shell_quote(q_target "${${prefix}_target}")
+  _uml_shell_quote(q_depfile "${depfile}")
+  _uml_shell_quote(q_recorded "${${prefix}_recorded}")
+  _uml_shell_quote(q_cmd_file "${cmd_file}")
+  _uml_shell_quote(q_tmp "${cmd_file}.tmp")
+  _uml_shell_quote(q_command "${${prefix}_command}")
+  set(${out}
+      "sh -ec ${q_command} || { rm -f ${q_object}; exit 1; }
+scripts/basic/fixdep ${q_depfile} ${q_target} ${q_recorded} > ${q_tmp} && mv -f ${q_tmp} ${q_cmd_file}
+rm -f ${q_depfile}"
+      PARENT_SCOPE)
+endfunction()
+
+# Recipes are shell text (with semicolons: never CMake list elements). A batch runs them
+# in the kernel build directory at once, each in a subshell as make -j would, and fails
+# if any fails.
+# (A function, not a macro: a macro's ${recipe} would be evaluated again, backslashes
+# and all.)
+function(_uml_fast_path_add batch recipe)
+  set(count 0)
+  if(DEFINED ${batch}_count)
+    set(count "${${batch}_count}")
+  endif()
+  set(script "${${batch}_script}( set -e\n${recipe}\n) &\np${count}=$!\n")
+  math(EXPR count "${count} + 1")
+  set(${batch}_script "${script}" PARENT_SCOPE)
+  set(${batch}_count "${count}" PARENT_SCOPE)
+endfunction()
+
+function(_uml_fast_path_run ok kernel_dir batch)
+  set(${ok} TRUE PARENT_SCOPE)
+  if(NOT ${batch}_count)
+    return()
+  endif()
+  set(script "${${batch}_script}rc=0\n")
+  math(EXPR last "${${batch}_count} - 1")
+  foreach(i RANGE ${last})
+    string(APPEND script "wait $p${i} || rc=1\n")
+  endforeach()
+  string(APPEND script "exit $rc\n")
+  execute_process(COMMAND sh -c "${script}" WORKING_DIRECTORY "${kernel_dir}" RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    set(${ok} FALSE PARENT_SCOPE)
+  endif()
+endfunction()
+
+# TRUE when <target> is missing or older than (or as old as) one of <inputs>.
+function(_uml_fast_path_stale out target)
+  set(stale FALSE)
+  if(NOT EXISTS "${target}")
+    set(stale TRUE)
+  endif()
+  foreach(input IN LISTS ARGN)
+    if("${input}" IS_NEWER_THAN "${target}")
+      set(stale TRUE)
+      break()
+    endif()
+  endforeach()
+  set(${out} ${stale} PARENT_SCOPE)
+endfunction()
+
+function(_uml_fast_path_build result)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "MODULE_DIR;KERNEL_DIR;KERNEL_SOURCE_DIR;KEY;JOBS;NAME" "VARIABLES")
+  set(state "${arg_MODULE_DIR}/${_UML_FAST_PATH_STATE}")
+  if(NOT EXISTS "${state}")
+    set(${result} "Kbuild: no build of this module by Kbuild yet" PARENT_SCOPE)
+    return()
+  endif()
+  file(READ "${state}" last_key)
+  if(NOT last_key STREQUAL arg_KEY)
+    _uml_fast_path_key_change(why "${last_key}" "${arg_KEY}")
+    set(${result} "Kbuild: ${why}" PARENT_SCOPE)
+    return()
+  endif()
+  foreach(variable IN LISTS arg_VARIABLES)
+    if(variable MATCHES "^(C|W|KBUILD_EXTRA_WARN|KBUILD_CHECKSRC)=")
+      set(${result} "Kbuild: ${variable} adds checks to every compile" PARENT_SCOPE)
+      return()
+    endif()
+  endforeach()
+  file(STRINGS "${arg_KERNEL_DIR}/include/config/auto.conf" options REGEX "^CONFIG_[A-Z0-9_]+=y$")
+  foreach(option IN LISTS _UML_FAST_PATH_UNSUPPORTED_OPTIONS)
+    if("${option}=y" IN_LIST options)
+      set(${result} "Kbuild: the kernel has ${option}, which adds steps to a module's build" PARENT_SCOPE)
+      return()
+    endif()
+  endforeach()
+
+  set(dir "${arg_MODULE_DIR}")
+  set(kdir "${arg_KERNEL_DIR}")
+  file(GLOB_RECURSE orders LIST_DIRECTORIES false "${dir}/modules.order")
+  if(NOT orders STREQUAL "${dir}/modules.order")
+    set(${result} "Kbuild: the module directory has subdirectories with modules of their own" PARENT_SCOPE)
+    return()
+  endif()
+  # The modules (6.1 lists .ko files, 6.12 .o files).
+  file(STRINGS "${dir}/modules.order" order_lines)
+  set(modules "")
+  foreach(line IN LISTS order_lines)
+    string(REGEX REPLACE "\\.k?o$" "" module "${line}")
+    _uml_fast_path_absolute(module "${module}" "${kdir}")
+    list(APPEND modules "${module}")
+  endforeach()
+
+  # Objects and how each was made.
+  file(GLOB_RECURSE cmd_files LIST_DIRECTORIES false "${dir}/.*.o.cmd")
+  set(compiled "")
+  set(composites "")
+  set(mod_objects "")
+  foreach(cmd_file IN LISTS cmd_files)
+    get_filename_component(cmd_dir "${cmd_file}" DIRECTORY)
+    get_filename_component(cmd_name "${cmd_file}" NAME)
+    string(REGEX REPLACE "^\\.(.*)\\.cmd$" "\\1" object_name "${cmd_name}")
+    set(object "${cmd_dir}/${object_name}")
+    _uml_fast_path_read_cmd(rec "${cmd_file}")
+    if(NOT rec_ok)
+      set(${result} "Kbuild: ${cmd_file} is not as the fast path knows .cmd files" PARENT_SCOPE)
+      return()
+    endif()
+    set(cmd_of_${object} "${cmd_file}")
+    if(object_name MATCHES "\\.mod\\.o$")
+      list(APPEND mod_objects "${object}")
+    elseif(object_name STREQUAL ".module-common.o")
+      # 6.12: built from the kernel's scripts/module-common.c; changes with the kernel.
+      if(NOT EXISTS "${object}")
+        set(${result} "Kbuild: ${object} is missing" PARENT_SCOPE)
+        return()
+      endif()
+    elseif(rec_source)
+      list(APPEND compiled "${object}")
+    elseif(rec_command MATCHES " -r .*-o ([^ ]+) @([^ ]+\\.mod)( |$)")
+      list(APPEND composites "${object}")
+    else()
+      set(${result} "Kbuild: ${cmd_file} records a command the fast path does not know" PARENT_SCOPE)
+      return()
+    endif()
+  endforeach()
+
+  # 1. Objects compiled from the module's files.
+  set(rebuilt "")
+  foreach(object IN LISTS compiled)
+    _uml_fast_path_read_cmd(rec "${cmd_of_${object}}")
+    set(inputs "")
+    foreach(dep IN LISTS rec_source rec_deps)
+      _uml_fast_path_absolute(dep "${dep}" "${kdir}")
+      # Kernel files change only with the kernel (the key).
+      cmake_path(IS_PREFIX arg_KERNEL_SOURCE_DIR "${dep}" in_kernel_source)
+      cmake_path(IS_PREFIX kdir "${dep}" in_kernel_build)
+      if(NOT in_kernel_source AND NOT in_kernel_build)
+        list(APPEND inputs "${dep}")
+      endif()
+    endforeach()
+    _uml_fast_path_stale(stale "${object}" ${inputs})
+    if(stale)
+      _uml_fast_path_fixdep_recipe(recipe rec "${object}" "${cmd_of_${object}}")
+      # 6.1 checks every object for exported static symbols (6.12's modpost does).
+      if(EXISTS "${arg_KERNEL_SOURCE_DIR}/scripts/check-local-export")
+        _uml_shell_quote(q_check "${arg_KERNEL_SOURCE_DIR}/scripts/check-local-export")
+        _uml_shell_quote(q_object "${object}")
+        # With the tools Kbuild exports to it (UML builds are native: no CROSS_COMPILE).
+        string(APPEND recipe "\nNM=nm AWK=awk ${q_check} ${q_object}")
+      endif()
+      _uml_fast_path_add(compile "${recipe}")
+      list(APPEND rebuilt "${object}")
+    endif()
+  endforeach()
+  list(LENGTH rebuilt count)
+  if(count GREATER arg_JOBS)
+    set(${result} "Kbuild: ${count} objects to compile, more than -j${arg_JOBS} at once" PARENT_SCOPE)
+    return()
+  endif()
+  set(done "")
+  foreach(object IN LISTS rebuilt)
+    file(RELATIVE_PATH shown "${dir}" "${object}")
+    list(APPEND done "CC ${shown}")
+  endforeach()
+  _uml_fast_path_run(ok "${kdir}" compile)
+  if(NOT ok)
+    set(${result} "failed" PARENT_SCOPE)
+    return()
+  endif()
+
+  # 2. Composite objects (ld -r of their members, listed in their .mod file).
+  foreach(object IN LISTS composites)
+    _uml_fast_path_read_cmd(rec "${cmd_of_${object}}")
+    string(REGEX MATCH " @([^ ]+\\.mod)( |$)" _ "${rec_command}")
+    _uml_fast_path_absolute(mod_file "${CMAKE_MATCH_1}" "${kdir}")
+    if(NOT EXISTS "${mod_file}")
+      set(${result} "Kbuild: ${mod_file} is missing" PARENT_SCOPE)
+      return()
+    endif()
+    file(STRINGS "${mod_file}" members)
+    set(inputs "${mod_file}")
+    foreach(member IN LISTS members)
+      _uml_fast_path_absolute(member "${member}" "${kdir}")
+      list(APPEND inputs "${member}")
+    endforeach()
+    _uml_fast_path_stale(stale "${object}" ${inputs})
+    if(stale)
+      _uml_shell_quote(q_object "${object}")
+      _uml_shell_quote(q_command "${rec_command}")
+      _uml_fast_path_add(link "sh -ec ${q_command} || { rm -f ${q_object}; exit 1; }")
+      file(RELATIVE_PATH shown "${dir}" "${object}")
+      list(APPEND done "LD ${shown}")
+    endif()
+  endforeach()
+  _uml_fast_path_run(ok "${kdir}" link)
+  if(NOT ok)
+    set(${result} "failed" PARENT_SCOPE)
+    return()
+  endif()
+
+  # 3. modules.order and modpost, when a module object is newer.
+  list(TRANSFORM modules APPEND ".o" OUTPUT_VARIABLE module_objects)
+  _uml_fast_path_stale(stale "${dir}/modules.order" ${module_objects})
+  if(stale)
+    foreach(target IN ITEMS modules.order Module.symvers)
+      _uml_fast_path_read_cmd(rec "${dir}/.${target}.cmd")
+      if(NOT rec_ok OR NOT EXISTS "${dir}/${target}")
+        set(${result} "Kbuild: ${dir}/.${target}.cmd is missing or unknown" PARENT_SCOPE)
+        return()
+      endif()
+      unset(recorded_count)
+      unset(recorded_script)
+      _uml_fast_path_add(recorded "${rec_command}")
+      _uml_fast_path_run(ok "${kdir}" recorded)
+      if(NOT ok)
+        set(${result} "failed" PARENT_SCOPE)
+        return()
+      endif()
+    endforeach()
+    list(APPEND done "MODPOST")
+  endif()
+
+  # 4. The .mod.o of each module (modpost rewrites a .mod.c only when it changes).
+  foreach(object IN LISTS mod_objects)
+    _uml_fast_path_read_cmd(rec "${cmd_of_${object}}")
+    string(REGEX REPLACE "\\.o$" ".c" mod_c "${object}")
+    _uml_fast_path_stale(stale "${object}" "${mod_c}")
+    if(stale)
+      _uml_fast_path_fixdep_recipe(recipe rec "${object}" "${cmd_of_${object}}")
+      _uml_fast_path_add(mod_compile "${recipe}")
+      file(RELATIVE_PATH shown "${dir}" "${object}")
+      list(APPEND done "CC ${shown}")
+    endif()
+  endforeach()
+  _uml_fast_path_run(ok "${kdir}" mod_compile)
+  if(NOT ok)
+    set(${result} "failed" PARENT_SCOPE)
+    return()
+  endif()
+
+  # 5. The .ko files.
+  foreach(module IN LISTS modules)
+    get_filename_component(ko_dir "${module}" DIRECTORY)
+    get_filename_component(ko_name "${module}" NAME)
+    _uml_fast_path_read_cmd(rec "${ko_dir}/.${ko_name}.ko.cmd")
+    if(NOT rec_ok OR rec_command MATCHES "(^|[ ;])make ")
+      set(${result} "Kbuild: ${ko_dir}/.${ko_name}.ko.cmd is missing or unknown" PARENT_SCOPE)
+      return()
+    endif()
+    set(inputs "${module}.o" "${module}.mod.o" "${kdir}/scripts/module.lds")
+    if(EXISTS "${dir}/.module-common.o")
+      list(APPEND inputs "${dir}/.module-common.o")
+    endif()
+    _uml_fast_path_stale(stale "${module}.ko" ${inputs})
+    if(stale)
+      _uml_shell_quote(q_ko "${module}.ko")
+      _uml_shell_quote(q_command "${rec_command}")
+      _uml_fast_path_add(ko_link "sh -ec ${q_command} || { rm -f ${q_ko}; exit 1; }")
+      list(APPEND done "LD ${ko_name}.ko")
+    endif()
+  endforeach()
+  _uml_fast_path_run(ok "${kdir}" ko_link)
+  if(NOT ok)
+    set(${result} "failed" PARENT_SCOPE)
+    return()
+  endif()
+  list(JOIN done ", " done)
+  if(NOT done)
+    set(done "nothing to do")
+  endif()
+  message("UML module ${arg_NAME}: Kbuild's recorded commands (fast path): ${done}")
+  set(${result} "built" PARENT_SCOPE)
+endfunction()
