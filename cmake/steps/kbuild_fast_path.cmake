@@ -165,38 +165,37 @@ function(_uml_fast_path_key_change out old new)
 endfunction()
 
 # A .cmd file: the recorded command (as make reads it back, and as the shell runs it),
-# the target's name as Kbuild spelled it, the source and the dependencies fixdep listed.
+# the target's name as Kbuild spelled it, its source, and its whole text (for
+# _uml_cmd_own_deps). Not ok when Kbuild ran another step after the recorded command
+# (genksyms' CRCs, gen_ksymdeps' lists are appended after fixdep's last line).
 function(_uml_fast_path_read_cmd prefix cmd_file)
   set(${prefix}_ok FALSE PARENT_SCOPE)
   if(NOT EXISTS "${cmd_file}")
     return()
   endif()
   file(READ "${cmd_file}" content)
-  if(NOT content MATCHES "^(saved)?cmd_([^ \n]+) := ([^\n]*)\n")
+  string(FIND "${content}" "\n" end)
+  if(end LESS 1)
+    return()
+  endif()
+  string(SUBSTRING "${content}" 0 ${end} first)
+  if(NOT first MATCHES "^(saved)?cmd_([^ ]+) := (.*)$")
     return()
   endif()
   set(target "${CMAKE_MATCH_2}")
   set(recorded "${CMAKE_MATCH_3}")
-  # Lines fixdep does not write (genksyms' CRCs, gen_ksymdeps' symbol lists): another
-  # step ran after the compile.
-  string(REPLACE "\\\n" "\n" joined "${content}")
-  string(REGEX MATCHALL "\n[^ \n][^\n]*" lines "${joined}")
-  foreach(line IN LISTS lines)
-    string(STRIP "${line}" line)
-    if(NOT line MATCHES "^(source_|deps_|\\$\\(deps_|[^ ]+: \\$\\(deps_)")
+  math(EXPR rest_start "${end} + 1")
+  string(SUBSTRING "${content}" ${rest_start} -1 rest)
+  set(source "")
+  if(NOT rest STREQUAL "")
+    # fixdep's layout: source_, deps_ and its list, "<target>: $(deps_<target>)", and
+    # last "$(deps_<target>):".
+    if(NOT rest MATCHES "^\n*source_[^ \n]+ := ([^\n]*)\n" OR NOT rest MATCHES "\n\\$\\(deps_[^ \n]+\\):\n*$")
       return()
     endif()
-  endforeach()
-  set(source "")
-  if(content MATCHES "\nsource_[^ \n]* := ([^\n]*)")
+    string(REGEX MATCH "^\n*source_[^ \n]+ := ([^\n]*)\n" _ "${rest}")
     set(source "${CMAKE_MATCH_1}")
   endif()
-  string(REGEX MATCHALL "\n  [^ $\n][^\n]*" dep_lines "${joined}")
-  set(deps "")
-  foreach(dep IN LISTS dep_lines)
-    string(STRIP "${dep}" dep)
-    list(APPEND deps "${dep}")
-  endforeach()
   # make's reading of the line: $$ is $, $(pound) is #.
   set(shell_command "${recorded}")
   string(REPLACE "$$" "@UML_DOLLAR@" shell_command "${shell_command}")
@@ -207,7 +206,41 @@ function(_uml_fast_path_read_cmd prefix cmd_file)
   set(${prefix}_recorded "${recorded}" PARENT_SCOPE)
   set(${prefix}_command "${shell_command}" PARENT_SCOPE)
   set(${prefix}_source "${source}" PARENT_SCOPE)
-  set(${prefix}_deps "${deps}" PARENT_SCOPE)
+  set(${prefix}_text "${rest}" PARENT_SCOPE)
+endfunction()
+
+function(_uml_regex_escape out text)
+  string(REGEX REPLACE "([][+.*?()^$|\\{}])" "\\\\\\1" text "${text}")
+  set(${out} "${text}" PARENT_SCOPE)
+endfunction()
+
+# The module's own files among the source and the dependencies fixdep recorded (the text
+# after a .cmd file's first line): kernel files, named relative to the kernel build
+# directory or below the kernel's source or build directory, change only with the kernel.
+# List operations, not a loop: a module object's list names hundreds of kernel headers.
+function(_uml_cmd_own_deps out text source kernel_source_dir kernel_dir)
+  string(FIND "${text}" "\ndeps_" start)
+  set(deps "")
+  if(start GREATER -1)
+    string(SUBSTRING "${text}" ${start} -1 block)
+    string(REPLACE " \\\n" "\n" block "${block}")
+    string(REPLACE "\n" ";" deps "${block}")
+    list(FILTER deps INCLUDE REGEX "^  [^ $]")
+    list(TRANSFORM deps STRIP)
+  endif()
+  if(source)
+    list(APPEND deps "${source}")
+  endif()
+  _uml_regex_escape(source_re "${kernel_source_dir}")
+  _uml_regex_escape(build_re "${kernel_dir}")
+  list(FILTER deps EXCLUDE REGEX "^([^/]|${source_re}/|${build_re}/)")
+  set(own "")
+  foreach(dep IN LISTS deps)
+    cmake_path(NORMAL_PATH dep)
+    list(APPEND own "${dep}")
+  endforeach()
+  list(REMOVE_DUPLICATES own)
+  set(${out} "${own}" PARENT_SCOPE)
 endfunction()
 
 # A path as the kernel's make sees it (relative ones to the kernel build directory).
@@ -225,7 +258,8 @@ function(_uml_shell_quote out text)
 endfunction()
 
 # The shell text of a rule Kbuild runs with if_changed_dep (compile, then fixdep rewrites
-# the .cmd file), deleting the target if the compile fails (.DELETE_ON_ERROR).
+# the .cmd file), deleting the target if the compile fails. Recipes run under set -e in
+# a subshell each (_uml_fast_path_add): the EXIT trap removes a half-made target.
 function(_uml_fast_path_fixdep_recipe out prefix object cmd_file)
   get_filename_component(dir "${object}" DIRECTORY)
   get_filename_component(name "${object}" NAME)
@@ -236,9 +270,10 @@ function(_uml_fast_path_fixdep_recipe out prefix object cmd_file)
   _uml_shell_quote(q_recorded "${${prefix}_recorded}")
   _uml_shell_quote(q_cmd_file "${cmd_file}")
   _uml_shell_quote(q_tmp "${cmd_file}.tmp")
-  _uml_shell_quote(q_command "${${prefix}_command}")
   set(${out}
-      "sh -ec ${q_command} || { rm -f ${q_object}; exit 1; }
+      "trap \"rm -f ${q_object}\" EXIT
+${${prefix}_command}
+trap - EXIT
 scripts/basic/fixdep ${q_depfile} ${q_target} ${q_recorded} > ${q_tmp} && mv -f ${q_tmp} ${q_cmd_file}
 rm -f ${q_depfile}"
       PARENT_SCOPE)
@@ -351,6 +386,8 @@ function(_uml_fast_path_build result)
       return()
     endif()
     set(cmd_of_${object} "${cmd_file}")
+    set(rec_text_${object} "${rec_text}")
+    set(rec_source_${object} "${rec_source}")
     if(object_name MATCHES "\\.mod\\.o$")
       list(APPEND mod_objects "${object}")
     elseif(object_name STREQUAL ".module-common.o")
@@ -372,19 +409,11 @@ function(_uml_fast_path_build result)
   # 1. Objects compiled from the module's files.
   set(rebuilt "")
   foreach(object IN LISTS compiled)
-    _uml_fast_path_read_cmd(rec "${cmd_of_${object}}")
-    set(inputs "")
-    foreach(dep IN LISTS rec_source rec_deps)
-      _uml_fast_path_absolute(dep "${dep}" "${kdir}")
-      # Kernel files change only with the kernel (the key).
-      cmake_path(IS_PREFIX arg_KERNEL_SOURCE_DIR "${dep}" in_kernel_source)
-      cmake_path(IS_PREFIX kdir "${dep}" in_kernel_build)
-      if(NOT in_kernel_source AND NOT in_kernel_build)
-        list(APPEND inputs "${dep}")
-      endif()
-    endforeach()
+    # Kernel files change only with the kernel (the key).
+    _uml_cmd_own_deps(inputs "${rec_text_${object}}" "${rec_source_${object}}" "${arg_KERNEL_SOURCE_DIR}" "${kdir}")
     _uml_fast_path_stale(stale "${object}" ${inputs})
     if(stale)
+      _uml_fast_path_read_cmd(rec "${cmd_of_${object}}")
       _uml_fast_path_fixdep_recipe(recipe rec "${object}" "${cmd_of_${object}}")
       # 6.1 checks every object for exported static symbols (6.12's modpost does).
       if(EXISTS "${arg_KERNEL_SOURCE_DIR}/scripts/check-local-export")
@@ -431,8 +460,7 @@ function(_uml_fast_path_build result)
     _uml_fast_path_stale(stale "${object}" ${inputs})
     if(stale)
       _uml_shell_quote(q_object "${object}")
-      _uml_shell_quote(q_command "${rec_command}")
-      _uml_fast_path_add(link "sh -ec ${q_command} || { rm -f ${q_object}; exit 1; }")
+      _uml_fast_path_add(link "trap \"rm -f ${q_object}\" EXIT\n${rec_command}\ntrap - EXIT")
       file(RELATIVE_PATH shown "${dir}" "${object}")
       list(APPEND done "LD ${shown}")
     endif()
@@ -499,8 +527,7 @@ function(_uml_fast_path_build result)
     _uml_fast_path_stale(stale "${module}.ko" ${inputs})
     if(stale)
       _uml_shell_quote(q_ko "${module}.ko")
-      _uml_shell_quote(q_command "${rec_command}")
-      _uml_fast_path_add(ko_link "sh -ec ${q_command} || { rm -f ${q_ko}; exit 1; }")
+      _uml_fast_path_add(ko_link "trap \"rm -f ${q_ko}\" EXIT\n${rec_command}\ntrap - EXIT")
       list(APPEND done "LD ${ko_name}.ko")
     endif()
   endforeach()
