@@ -199,6 +199,7 @@ function(uml_add_module name)
   set(step_MAKE "${UML_MAKE_EXECUTABLE}")
   get_target_property(step_KERNEL_SOURCE_DIR ${arg_KERNEL} UML_KERNEL_SOURCE_DIR)
   set(step_KERNEL_DIR "${kernel_dir}")
+  set(step_KERNEL_STAMP "${kernel_stamp}")
   get_target_property(step_CC ${arg_KERNEL} UML_KERNEL_CC)
   set(step_MODULE_DIR "${module_dir}")
   set(step_MODULE_NAMES "${ko_names}")
@@ -233,6 +234,7 @@ function(uml_add_module name)
     MAKE
     KERNEL_SOURCE_DIR
     KERNEL_DIR
+    KERNEL_STAMP
     CC
     MODULE_DIR
     MODULE_NAMES

@@ -79,7 +79,10 @@ function(_uml_scan_module_cmd_files)
       endif()
       set(rec_command "")
       if(rec_text MATCHES "^(saved)?cmd_[^ \n]* := ([^\n]*)")
-        set(rec_command "${CMAKE_MATCH_2}")
+        # make's reading of the line: $$ is $, $(pound) is #.
+        string(REPLACE "$$" "@UML_DOLLAR@" rec_command "${CMAKE_MATCH_2}")
+        string(REPLACE "$(pound)" "#" rec_command "${rec_command}")
+        string(REPLACE "@UML_DOLLAR@" "$" rec_command "${rec_command}")
       endif()
     endif()
     _uml_cmd_own_deps(own "${rec_text}" "${rec_source}" "${arg_KERNEL_SOURCE_DIR}" "${arg_KERNEL_DIR}")
@@ -256,7 +259,7 @@ function(uml_step_module)
     0
     arg
     ""
-    "NAME;MAKE;KERNEL_SOURCE_DIR;KERNEL_DIR;CC;MODULE_DIR;KCPPFLAGS;KCFLAGS;MIRROR_SOURCE;MIRROR_ANCHOR;MIRROR_ROOT;JOBS;DEPFILE;STAMP;COMPDB;COVERAGE;FAST_PATH"
+    "NAME;MAKE;KERNEL_SOURCE_DIR;KERNEL_DIR;KERNEL_STAMP;CC;MODULE_DIR;KCPPFLAGS;KCFLAGS;MIRROR_SOURCE;MIRROR_ANCHOR;MIRROR_ROOT;JOBS;DEPFILE;STAMP;COMPDB;COVERAGE;FAST_PATH"
     "MODULE_NAMES;EXTRA_SYMBOLS;VARIABLES;MIRROR_EXCLUDE")
   if(arg_MIRROR_SOURCE)
     _uml_mirror_kbuild_dir("${arg_MIRROR_SOURCE}" "${arg_MIRROR_ANCHOR}" "${arg_MIRROR_ROOT}" "${arg_MIRROR_EXCLUDE}")
@@ -331,7 +334,7 @@ function(uml_step_module)
   file(REMOVE "${fast_path_state}")
   set(rc 0)
   if(NOT how STREQUAL "built")
-    if(EXISTS "${arg_MODULE_DIR}/modules.order" AND NOT how MATCHES "off|yet")
+    if(EXISTS "${arg_MODULE_DIR}/modules.order" AND NOT how MATCHES "fast path is off")
       string(REGEX REPLACE "^Kbuild: " "" why "${how}")
       message("UML module ${arg_NAME}: Kbuild (not the fast path: ${why})")
     endif()

@@ -119,7 +119,7 @@ function(check_edit what)
     file(REMOVE "${${module}_dir}/.uml-fast-path" "${${module}_stamp}")
   endforeach()
   run(out "${CMAKE_COMMAND}" --build "${build}" --target ${module_targets})
-  expect("${what}: the second build was Kbuild's" NOT out MATCHES "fast path")
+  expect("${what}: the second build was Kbuild's" NOT out MATCHES "recorded commands \\(fast path\\)")
   set(after "")
   foreach(module IN LISTS affected)
     output_times(times "${${module}_dir}")
@@ -136,7 +136,7 @@ function(check_edit what)
     file(REMOVE ${files} "${${module}_dir}/.uml-fast-path" "${${module}_stamp}")
   endforeach()
   run(out "${CMAKE_COMMAND}" --build "${build}" --target ${module_targets})
-  expect("${what}: the clean build was Kbuild's" NOT out MATCHES "fast path")
+  expect("${what}: the clean build was Kbuild's" NOT out MATCHES "recorded commands \\(fast path\\)")
   ko_sums(clean)
   foreach(module IN LISTS affected)
     foreach(ko IN LISTS ${module}_ko)
@@ -241,17 +241,37 @@ check_edit(
   WHY
   "Kbuild changed")
 
-# A compile error: reported as Kbuild reports it, and the next edit goes on by the fast path.
+# Builds the modules, expecting a failure; the output in <out>.
+function(build_fails what)
+  execute_process(
+    COMMAND "${CMAKE_COMMAND}" --build "${build}" --target ${module_targets}
+    RESULT_VARIABLE rc
+    OUTPUT_VARIABLE out
+    ERROR_VARIABLE out)
+  message("${out}")
+  expect("${what}" NOT rc EQUAL 0)
+  set(out "${out}" PARENT_SCOPE)
+endfunction()
+
+# A modpost error (an undefined symbol): the build fails, and fails again when run again
+# (a failed fast path leaves the next build to Kbuild, whose modpost runs again).
 file(READ "${src}/single.c" good)
+string(REPLACE "return 0;" "return uml_no_such_function();" undefined "${good}")
+string(REPLACE "#include <linux/module.h>" "#include <linux/module.h>\nint uml_no_such_function(void);" undefined
+               "${undefined}")
+file(WRITE "${src}/single.c" "${undefined}")
+build_fails("an undefined symbol fails the build")
+expect("modpost names it" out MATCHES "uml_no_such_function[^\n]*undefined")
+build_fails("...and the same build fails again")
+expect("...by Kbuild, which says why" out MATCHES
+       "UML module single: Kbuild \\(not the fast path: the module's last build failed")
+expect("...with modpost's error again" out MATCHES "uml_no_such_function[^\n]*undefined")
+
+# A compile error: the compiler's own error; the fix is built by Kbuild (a failed build
+# leaves no trust behind), the next edit by the fast path again.
 string(REPLACE "return 0;" "return 0" broken "${good}")
 file(WRITE "${src}/single.c" "${broken}")
-execute_process(
-  COMMAND "${CMAKE_COMMAND}" --build "${build}" --target ${module_targets}
-  RESULT_VARIABLE rc
-  OUTPUT_VARIABLE out
-  ERROR_VARIABLE out)
-message("${out}")
-expect("a compile error fails the build" NOT rc EQUAL 0)
+build_fails("a compile error fails the build")
 expect("the compiler's error is shown" out MATCHES "single.c:[0-9]+:[0-9]+: error")
 expect("the failure names the module" out MATCHES "UML module single failed to build")
 file(WRITE "${src}/single.c" "${good}")
@@ -263,6 +283,18 @@ check_edit(
   "version two"
   REPLACE
   "version three"
+  KBUILD
+  single
+  WHY
+  "the module's last build failed")
+check_edit(
+  "the next edit after a failed build"
+  FILE
+  single.c
+  REGEX
+  "version three"
+  REPLACE
+  "version 3"
   FAST
   single
   RAN
@@ -270,6 +302,25 @@ check_edit(
 modinfo(srcversion_three "${single_ko}" srcversion)
 expect("srcversion follows the source (${srcversion_two} -> ${srcversion_three})" NOT srcversion_two STREQUAL
        srcversion_three)
+
+# make variables in MAKEFLAGS (a Makefile generator's `make W=1`): Kbuild, both ways.
+file(APPEND "${src}/single.c" "/* W=1 */\n")
+run(out
+    "${CMAKE_COMMAND}"
+    -E
+    env
+    "MAKEFLAGS=-- W=1"
+    "${CMAKE_COMMAND}"
+    --build
+    "${build}"
+    --target
+    ${module_targets})
+expect("MAKEFLAGS with W=1: Kbuild, saying why" out MATCHES
+       "UML module single: Kbuild \\(not the fast path: the environment variable MAKEFLAGS changed")
+file(APPEND "${src}/single.c" "/* without W=1 */\n")
+run(out "${CMAKE_COMMAND}" --build "${build}" --target ${module_targets})
+expect("...and without it again: Kbuild" out MATCHES
+       "UML module single: Kbuild \\(not the fast path: the environment variable MAKEFLAGS changed")
 
 # Doubt: a .cmd line the fast path does not know (a valid make line, so Kbuild reads
 # it): Kbuild builds, and says why.
@@ -279,13 +330,13 @@ check_edit(
   FILE
   single.c
   REGEX
-  "version three"
+  "version 3"
   REPLACE
   "version four"
   KBUILD
   single
   WHY
-  "[^)]*\\.single\\.o\\.cmd is not as the fast path knows")
+  "[^)]*\\.single\\.o\\.cmd is missing, or not as the fast path knows")
 # A new header in a Kbuild directory: Kbuild (a new file may change what make does).
 file(WRITE "${src}/tree/tree_new.h" "#define TREE_NEW 1\n")
 check_edit(
