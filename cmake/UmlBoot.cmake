@@ -406,4 +406,46 @@ function(_uml_write_test_boot name)
     math(EXPR ctest_timeout "${TIMEOUT} + 30")
   endif()
   set_tests_properties(${name} PROPERTIES TIMEOUT ${ctest_timeout})
+  _uml_test_resources("${name}")
+endfunction()
+
+# The CTest resources a boot test uses (steps/resource_spec.cmake): one core and its
+# guest memory in MiB, unless UML_TEST_RESOURCES is off or the test has its own
+# RESOURCE_GROUPS. CTest ignores them unless run with --resource-spec-file; the
+# project's spec of this host is written once, to <build>/uml-resources.json.
+function(_uml_test_resources name)
+  if(NOT UML_TEST_RESOURCES)
+    return()
+  endif()
+  get_property(
+    own
+    TEST "${name}"
+    PROPERTY RESOURCE_GROUPS
+    SET)
+  if(own)
+    return()
+  endif()
+  get_property(mem TEST "${name}" PROPERTY UML_BOOT_MEM)
+  if(mem STREQUAL "")
+    set(mem "${_UML_DEFAULT_GUEST_MEM}")
+  endif()
+  string(REGEX MATCH "^([0-9]+)([KMGkmg]?)$" _ "${mem}")
+  set(number "${CMAKE_MATCH_1}")
+  string(TOUPPER "${CMAKE_MATCH_2}" unit)
+  if(unit STREQUAL "G")
+    math(EXPR mib "${number} * 1024")
+  elseif(unit STREQUAL "M")
+    set(mib "${number}")
+  elseif(unit STREQUAL "K")
+    math(EXPR mib "(${number} + 1023) / 1024")
+  else()
+    math(EXPR mib "(${number} + 1048575) / 1048576")
+  endif()
+  set_tests_properties(${name} PROPERTIES RESOURCE_GROUPS "uml_cpus:1,uml_mem_mib:${mib}")
+  get_property(written GLOBAL PROPERTY _UML_RESOURCE_SPEC_WRITTEN)
+  if(NOT written)
+    set_property(GLOBAL PROPERTY _UML_RESOURCE_SPEC_WRITTEN TRUE)
+    include("${_UML_PACKAGE_ROOT}/cmake/steps/resource_spec.cmake")
+    uml_write_resource_spec("${CMAKE_BINARY_DIR}/uml-resources.json")
+  endif()
 endfunction()

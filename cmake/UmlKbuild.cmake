@@ -38,13 +38,150 @@ function(_uml_kbuild_command out)
 endfunction()
 
 # Kbuild's -j: a Makefile generator passes the user's -jN in MAKEFLAGS; Ninja
-# passes nothing, so <default> (UML_KERNEL_JOBS, all cores) applies.
+# passes nothing, so <default> (UML_KERNEL_JOBS) applies. Its "auto" is all cores, or
+# with [DISTCC_CC <cc>], when that compiler string runs distcc (as the launcher or
+# as ccache's prefix_command), the slot count distcc gives for its hosts (distcc -j,
+# which its manual says to pass to make): compiles then wait on the hosts it lists.
 function(_uml_make_jobs out default)
-  set(jobs "${default}")
+  cmake_parse_arguments(PARSE_ARGV 2 arg "" "DISTCC_CC" "")
   if("$ENV{MAKEFLAGS}" MATCHES "(^| )-?j ?([0-9]+)")
-    set(jobs "${CMAKE_MATCH_2}")
+    set(${out} "${CMAKE_MATCH_2}" PARENT_SCOPE)
+    return()
+  endif()
+  if(default MATCHES "^[1-9][0-9]*$")
+    set(${out} "${default}" PARENT_SCOPE)
+    return()
+  endif()
+  cmake_host_system_information(RESULT jobs QUERY NUMBER_OF_LOGICAL_CORES)
+  if(arg_DISTCC_CC)
+    _uml_distcc_program(distcc "${arg_DISTCC_CC}")
+    if(distcc)
+      execute_process(
+        COMMAND "${distcc}" -j
+        OUTPUT_VARIABLE slots
+        OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET
+        RESULT_VARIABLE rc)
+      if(rc EQUAL 0 AND slots MATCHES "^[1-9][0-9]*$")
+        message(STATUS "UML kernel: -j${slots}, the slots distcc's hosts offer (distcc -j; ${jobs} local cores)")
+        set(jobs "${slots}")
+      endif()
+    endif()
   endif()
   set(${out} "${jobs}" PARENT_SCOPE)
+endfunction()
+
+# The distcc program <cc> (the compiler string with its launcher) runs compiles
+# through, directly or as ccache's prefix_command (CCACHE_PREFIX or ccache.conf);
+# empty if none.
+function(_uml_distcc_program out cc)
+  set(${out} "" PARENT_SCOPE)
+  separate_arguments(words UNIX_COMMAND "${cc}")
+  list(GET words 0 first)
+  if(first MATCHES "(^|/)distcc$")
+    set(${out} "${first}" PARENT_SCOPE)
+  elseif(first MATCHES "(^|/)ccache$")
+    execute_process(COMMAND "${first}" --get-config prefix_command OUTPUT_VARIABLE prefix
+                    OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+    separate_arguments(prefix UNIX_COMMAND "${prefix}")
+    foreach(word IN LISTS prefix)
+      if(word MATCHES "(^|/)distcc$")
+        find_program(distcc_path "${word}" NO_CACHE)
+        set(${out} "${distcc_path}" PARENT_SCOPE)
+        break()
+      endif()
+    endforeach()
+  endif()
+endfunction()
+
+# ccache's counters (ccache --print-stats) as a list of name=value, for the ccache of
+# compiler string <cc>; empty when <cc> has no ccache launcher.
+function(_uml_ccache_stats out cc)
+  set(${out} "" PARENT_SCOPE)
+  separate_arguments(words UNIX_COMMAND "${cc}")
+  list(GET words 0 ccache)
+  if(NOT ccache MATCHES "(^|/)ccache$")
+    return()
+  endif()
+  execute_process(
+    COMMAND "${ccache}" --print-stats
+    OUTPUT_VARIABLE text
+    ERROR_QUIET
+    RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    return()
+  endif()
+  string(REGEX MATCHALL "[a-z_]+\t[0-9]+" pairs "${text}")
+  list(TRANSFORM pairs REPLACE "\t" "=")
+  set(${out} "${pairs}" PARENT_SCOPE)
+endfunction()
+
+# After a Kbuild run: with [SUMMARY <what>], how its compiles were served (from the
+# counters before it and now); and a warning, not an error, when ccache's remote
+# storage failed, since ccache then compiles locally and says nothing. The counters are
+# the whole cache directory's: builds sharing it at the same time are counted too.
+function(_uml_ccache_report cc before)
+  cmake_parse_arguments(PARSE_ARGV 2 arg "" "SUMMARY" "")
+  if(NOT before)
+    return()
+  endif()
+  _uml_ccache_stats(after "${cc}")
+  if(NOT after)
+    return()
+  endif()
+  set(names
+      direct_cache_hit
+      preprocessed_cache_hit
+      cache_miss
+      remote_storage_hit
+      remote_storage_write
+      remote_storage_error
+      remote_storage_timeout)
+  foreach(name IN LISTS names)
+    set(${name} 0)
+    foreach(when IN ITEMS before after)
+      set(entry ${${when}})
+      list(FILTER entry INCLUDE REGEX "^${name}=")
+      set(${when}_value 0)
+      if(entry MATCHES "=([0-9]+)$")
+        set(${when}_value "${CMAKE_MATCH_1}")
+      endif()
+    endforeach()
+    math(EXPR ${name} "${after_value} - ${before_value}")
+    if(${name} LESS 0)
+      return() # the counters were zeroed (ccache -z) meanwhile: no account
+    endif()
+  endforeach()
+  math(EXPR hits "${direct_cache_hit} + ${preprocessed_cache_hit}")
+  math(EXPR local_hits "${hits} - ${remote_storage_hit}")
+  math(EXPR compiles "${hits} + ${cache_miss}")
+  if(compiles EQUAL 0)
+    return()
+  endif()
+  math(EXPR failures "${remote_storage_error} + ${remote_storage_timeout}")
+  if(NOT arg_SUMMARY AND failures EQUAL 0)
+    return()
+  endif()
+  separate_arguments(words UNIX_COMMAND "${cc}")
+  list(GET words 0 ccache)
+  execute_process(COMMAND "${ccache}" --get-config remote_storage OUTPUT_VARIABLE remote
+                  OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+  if(arg_SUMMARY)
+    set(line "${arg_SUMMARY}: ccache served ${hits} of ${compiles} compiles (${local_hits} local")
+    if(remote)
+      string(APPEND line ", ${remote_storage_hit} remote; ${remote_storage_write} written to the remote storage")
+    endif()
+    message(STATUS "${line}), ${cache_miss} compiled")
+  endif()
+  if(failures GREATER 0)
+    # The URL's user and password are not printed.
+    string(REGEX REPLACE "://[^/@ |]*@" "://***@" remote "${remote}")
+    message(
+      WARNING "ccache's remote storage failed ${remote_storage_error} time(s) and timed out "
+              "${remote_storage_timeout} time(s) during this build (remote_storage: ${remote}). The build "
+              "went on with the local cache: what it could not fetch was compiled here, what it could not "
+              "store is not shared. Check that the server is up and reachable from this machine, or unset "
+              "CCACHE_REMOTE_STORAGE (ccache --get-config remote_storage shows the setting).")
+  endif()
 endfunction()
 
 # The environment of every Kbuild run of a build step (script mode: it changes this
@@ -59,6 +196,9 @@ endfunction()
 #   name the first tree as its compilation directory; the sources' names are relative,
 #   and uml-gdb.py adds the build directory to gdb's source path, so gdb still finds
 #   them. The user's own settings win.
+# - Not for modules: on a hit ccache gives the dependency file of the first tree with
+#   relative paths, and the module step reads its .cmd files for ninja's dependencies
+#   and the fast path. So a module's objects hit across trees at the same paths only.
 function(_uml_kbuild_environment source_dir build_dir cc)
   set(ENV{KBUILD_BUILD_TIMESTAMP} "Thu Jan  1 00:00:00 UTC 1970")
   set(ENV{KBUILD_BUILD_USER} "uml")
@@ -70,7 +210,7 @@ function(_uml_kbuild_environment source_dir build_dir cc)
   set(a "${source_dir}")
   # The deepest directory holding both.
   while(NOT a STREQUAL "/" AND NOT a STREQUAL "")
-    cmake_path(IS_PREFIX a "${build_dir}" holds_both NORMALIZE)
+    cmake_path(IS_PREFIX a "${build_dir}" NORMALIZE holds_both)
     if(holds_both)
       set(base "${a}")
       break()

@@ -19,9 +19,10 @@ set(_uml_doc "Kernel builds, unpacked sources and Debian roots shared by every p
 string(CONCAT _uml_doc ${_uml_doc})
 set(UML_CACHE_DIR "${_uml_default_cache}" CACHE PATH "${_uml_doc}")
 set(UML_CACHE_MAX_SIZE "20G" CACHE STRING "After a kernel build, UML_CACHE_DIR is pruned to this size (empty: never)")
-cmake_host_system_information(RESULT _uml_cores QUERY NUMBER_OF_LOGICAL_CORES)
-set(UML_KERNEL_JOBS "${_uml_cores}" CACHE STRING
-                                          "Parallel jobs for Kbuild (a Makefile generator's -jN takes precedence)")
+set(_uml_doc "Parallel jobs for Kbuild: a number, or auto (all cores; distcc's slots when it runs the compiles); "
+             "a Makefile generator's -jN takes precedence")
+string(CONCAT _uml_doc ${_uml_doc})
+set(UML_KERNEL_JOBS "auto" CACHE STRING "${_uml_doc}")
 set(_uml_doc "Compiler launcher for kernel and module builds: auto (CMAKE_C_COMPILER_LAUNCHER, else ccache when "
              "installed), none, or a command such as ccache or distcc")
 string(CONCAT _uml_doc ${_uml_doc})
@@ -30,7 +31,6 @@ set(UML_KERNEL_CC "gcc" CACHE STRING "Compiler for the UML kernel and its module
 option(UML_COVERAGE "Build every UML kernel of the project with gcov (as uml_add_kernel(COVERAGE))" OFF)
 option(UML_KBUILD_FAST_PATH
        "Rebuild a module whose sources alone changed with the commands Kbuild recorded, without a Kbuild run" ON)
-unset(_uml_cores)
 unset(_uml_default_cache)
 unset(_uml_doc)
 
@@ -104,7 +104,7 @@ Cache variables:
 | `UML_KERNEL_COMPILER_LAUNCHER` | `auto` | `auto`: `CMAKE_C_COMPILER_LAUNCHER`, else ccache when installed; `none`; or a launcher command (ccache, distcc, icecc) for kernel and modules |
 | `UML_KERNEL_CC` | `gcc` | the kernel's compiler, looked up at every configure |
 | `UML_COVERAGE` | `OFF` | every kernel of the project as with `COVERAGE` |
-| `UML_KERNEL_JOBS` | logical cores | Kbuild's `-j` (a Makefile generator's `-jN` wins) |
+| `UML_KERNEL_JOBS` | `auto` | Kbuild's `-j`: a number, or `auto`: all cores, and for a kernel whose compiles go through distcc (the launcher, or ccache's `prefix_command`) the slot count `distcc -j` gives for its hosts; a Makefile generator's `-jN` wins |
 | `UML_KBUILD_FAST_PATH` | `ON` | a module whose own `.c`/`.h`/`.S` files alone changed is rebuilt with the commands Kbuild recorded (compile, fixdep, modpost, link), without a Kbuild run; anything else (Kbuild file, variables, kernel, a new file) runs Kbuild (README: "The edit loop"); the environment variable `UML_KBUILD_FAST_PATH=0` turns it off for one build |
 | `UML_KERNEL_SOURCE` | empty | default kernel source (tree or archive) |
 | `UML_KERNEL_SOURCE_SEARCH_DIRS` | `/usr/src` | where Debian's `linux-source-*.tar.xz` is looked for |
@@ -115,6 +115,10 @@ function(uml_add_kernel name)
   cmake_parse_arguments(PARSE_ARGV 1 arg "EXCLUDE_FROM_ALL;COVERAGE;DEVICES" "SOURCE_DIR;SOURCE_ARCHIVE;CONFIG"
                         "CONFIG_FRAGMENTS;CHECKS")
   _uml_check_target_name(uml_add_kernel "${name}")
+  if(NOT UML_KERNEL_JOBS MATCHES "^(auto|[1-9][0-9]*)$")
+    message(FATAL_ERROR "UML_KERNEL_JOBS is '${UML_KERNEL_JOBS}': give a number of parallel jobs, or auto "
+                        "(-DUML_KERNEL_JOBS=auto: all cores, or distcc's slots).")
+  endif()
   _uml_reject_unparsed(uml_add_kernel arg)
   if(DEFINED arg_SOURCE_DIR AND DEFINED arg_SOURCE_ARCHIVE)
     message(FATAL_ERROR "uml_add_kernel(${name}): give SOURCE_DIR or SOURCE_ARCHIVE, not both.")

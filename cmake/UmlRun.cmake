@@ -2,6 +2,10 @@ include_guard(GLOBAL)
 include("${CMAKE_CURRENT_LIST_DIR}/UmlBoot.cmake")
 
 option(UML_TESTS_BUILD_FIRST "uml_add_test() tests build what they boot (cmake --build) before running" ON)
+option(UML_TEST_RESOURCES
+       "uml_add_test() tests declare CTest resources (uml_cpus, uml_mem_mib) for --resource-spec-file" ON)
+# The helper's guest memory when MEM is not given (src/options.hpp).
+set(_UML_DEFAULT_GUEST_MEM 128M CACHE INTERNAL "The helper's default guest memory")
 
 #[=======================================================================[.md
 ### uml_add_run
@@ -96,6 +100,15 @@ test with exit code 9; each model's output is in the test's log.
 
 With `UML_TESTS_BUILD_FIRST` (default ON) the tests depend on a fixture that
 runs `cmake --build`, so `ctest` alone takes an edited module to a result.
+
+CTest resources (`UML_TEST_RESOURCES`, default ON): each test declares
+`RESOURCE_GROUPS uml_cpus:1,uml_mem_mib:<MEM in MiB>` (128 without `MEM`; a test's
+own `RESOURCE_GROUPS` is kept), and configure writes this host's specification to
+`<build>/uml-resources.json` (all logical cores, three quarters of the memory). With
+`ctest -j64 --resource-spec-file build/uml-resources.json` CTest starts a guest only
+when a core and its memory are free; without the option CTest ignores resources.
+For another runner: `cmake [-DCPUS=n] [-DMEMORY_MIB=n] -DOUTPUT=<file> -P
+<package>/cmake/steps/resource_spec.cmake`.
 
 ### Boot descriptions and properties
 Each run, debug and test boot is described in `<build>/_uml/boot/<name>.boot`,

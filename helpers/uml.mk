@@ -194,7 +194,7 @@ uml-help:
 	@echo '  UML_BUILD_DIR        = $(_uml_b)'
 	@echo '  UML_CACHE_DIR        = $(_uml_cache)'
 	@echo '  UML_CACHE_MAX_SIZE   = $(UML_CACHE_MAX_SIZE)  [pruned to this after a kernel build; empty: never]'
-	@echo '  UML_KERNEL_JOBS      = $(UML_KERNEL_JOBS)  [empty: all cores; make -jN wins]'
+	@echo '  UML_KERNEL_JOBS      = $(UML_KERNEL_JOBS)  [empty: auto, all cores or the distcc slots; make -jN wins]'
 	@echo '  UML_COMPILER_LAUNCHER = $(UML_COMPILER_LAUNCHER)'
 	@echo '  UML_MODULE_DIR       = $(_uml_module_dir)'
 _uml_help_load = $(subst ','"'"',$(UML_LOAD_MODULES))
