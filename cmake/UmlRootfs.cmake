@@ -339,7 +339,10 @@ module target's Kbuild run made, as its `modules.order` lists them), indexed by
 `depmod`, so `modprobe <name>` works in the guest and loads dependencies
 first. The rootfs image is never written: the result is a copy, written to a
 temporary file and renamed, so an interrupted build keeps the previous image.
-It is remade only when a module, the kernel or the rootfs changed.
+It is remade only when a module, the kernel or the rootfs changed; after a module
+edit (same rootfs image, same kernel) the new image is a copy of the last one with
+only the changed files written (the `.ko` and depmod's index files that changed),
+from the module tree it keeps in `<name>.stage` beside the image.
 
 Target properties: `UML_ROOTFS_IMAGE` (the new image), so run and test targets
 take it as their `ROOTFS`; `UML_ROOTFS_KERNEL`; `UML_ROOTFS_MODULES` (the module

@@ -21,10 +21,14 @@ endfunction()
 
 # Writes host files into an existing image with debugfs, owned by root.
 # <pairs> are host=guest; parent directories are made as needed. DIRECTORIES are
-# made (if missing), SYMLINKS (link=target) made anew, EXECUTABLES get mode 0755.
+# made (if missing), SYMLINKS (link=target) made anew, EXECUTABLES get mode 0755,
+# REMOVE (guest paths of files) removed.
 function(debugfs_write image pairs)
-  cmake_parse_arguments(PARSE_ARGV 2 arg "" "" "DIRECTORIES;SYMLINKS;EXECUTABLES")
+  cmake_parse_arguments(PARSE_ARGV 2 arg "" "" "DIRECTORIES;SYMLINKS;EXECUTABLES;REMOVE")
   set(script "")
+  foreach(path IN LISTS arg_REMOVE)
+    string(APPEND script "rm ${path}\n")
+  endforeach()
   set(made_dirs "")
   set(guests "")
   foreach(pair IN LISTS pairs arg_SYMLINKS)
