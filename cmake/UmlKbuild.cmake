@@ -40,8 +40,9 @@ endfunction()
 # Kbuild's -j: a Makefile generator passes the user's -jN in MAKEFLAGS; Ninja
 # passes nothing, so <default> (UML_KERNEL_JOBS) applies. Its "auto" is all cores, or
 # with [DISTCC_CC <cc>], when that compiler string runs distcc (as the launcher or
-# as ccache's prefix_command), the slot count distcc gives for its hosts (distcc -j,
-# which its manual says to pass to make): compiles then wait on the hosts it lists.
+# as ccache's prefix_command), the slot count distcc gives for its hosts (distcc -j)
+# when larger: compiles then wait on the hosts it lists. Never fewer than the cores:
+# behind ccache most compiles are local hits.
 function(_uml_make_jobs out default)
   cmake_parse_arguments(PARSE_ARGV 2 arg "" "DISTCC_CC" "")
   if("$ENV{MAKEFLAGS}" MATCHES "(^| )-?j ?([0-9]+)")
@@ -61,7 +62,7 @@ function(_uml_make_jobs out default)
         OUTPUT_VARIABLE slots
         OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET
         RESULT_VARIABLE rc)
-      if(rc EQUAL 0 AND slots MATCHES "^[1-9][0-9]*$")
+      if(rc EQUAL 0 AND slots MATCHES "^[1-9][0-9]*$" AND slots GREATER jobs)
         message(STATUS "UML kernel: -j${slots}, the slots distcc's hosts offer (distcc -j; ${jobs} local cores)")
         set(jobs "${slots}")
       endif()
@@ -173,8 +174,9 @@ function(_uml_ccache_report cc before)
     message(STATUS "${line}), ${cache_miss} compiled")
   endif()
   if(failures GREATER 0)
-    # The URL's user and password are not printed.
-    string(REGEX REPLACE "://[^/@ |]*@" "://***@" remote "${remote}")
+    # The URLs' users, passwords and bearer tokens are not printed.
+    string(REGEX REPLACE "://[^/ |]*@" "://***@" remote "${remote}")
+    string(REGEX REPLACE "(\\|bearer-token=)[^| ]*" "\\1***" remote "${remote}")
     message(
       WARNING "ccache's remote storage failed ${remote_storage_error} time(s) and timed out "
               "${remote_storage_timeout} time(s) during this build (remote_storage: ${remote}). The build "

@@ -104,7 +104,7 @@ Cache variables:
 | `UML_KERNEL_COMPILER_LAUNCHER` | `auto` | `auto`: `CMAKE_C_COMPILER_LAUNCHER`, else ccache when installed; `none`; or a launcher command (ccache, distcc, icecc) for kernel and modules |
 | `UML_KERNEL_CC` | `gcc` | the kernel's compiler, looked up at every configure |
 | `UML_COVERAGE` | `OFF` | every kernel of the project as with `COVERAGE` |
-| `UML_KERNEL_JOBS` | `auto` | Kbuild's `-j`: a number, or `auto`: all cores, and for a kernel whose compiles go through distcc (the launcher, or ccache's `prefix_command`) the slot count `distcc -j` gives for its hosts; a Makefile generator's `-jN` wins |
+| `UML_KERNEL_JOBS` | `auto` | Kbuild's `-j`: a number, or `auto`: all cores, and for a kernel whose compiles go through distcc (the launcher, or ccache's `prefix_command`) the slot count `distcc -j` gives for its hosts when larger; a Makefile generator's `-jN` wins |
 | `UML_KBUILD_FAST_PATH` | `ON` | a module whose own `.c`/`.h`/`.S` files alone changed is rebuilt with the commands Kbuild recorded (compile, fixdep, modpost, link), without a Kbuild run; anything else (Kbuild file, variables, kernel, a new file) runs Kbuild (README: "The edit loop"); the environment variable `UML_KBUILD_FAST_PATH=0` turns it off for one build |
 | `UML_KERNEL_SOURCE` | empty | default kernel source (tree or archive) |
 | `UML_KERNEL_SOURCE_SEARCH_DIRS` | `/usr/src` | where Debian's `linux-source-*.tar.xz` is looked for |

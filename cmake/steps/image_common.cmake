@@ -79,7 +79,11 @@ function(debugfs_write image pairs)
     OUTPUT_VARIABLE out
     ERROR_VARIABLE out)
   file(REMOVE "${image}.debugfs")
-  if(NOT rc EQUAL 0 OR out MATCHES "Could not allocate|No free space|file system full")
+  # debugfs exits 0 when its commands fail: its messages tell.
+  if(NOT rc EQUAL 0 OR out MATCHES "Could not allocate|No free space|file system full|No space left")
     fail("writing into the image failed: it is probably full; raise SIZE.\n${out}")
+  endif()
+  if(out MATCHES "ext2fs_close|short write|while trying to open|Filesystem not open|Read-only file system")
+    fail("writing into the image ${image} failed:\n${out}")
   endif()
 endfunction()

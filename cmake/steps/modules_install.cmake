@@ -41,6 +41,26 @@ function(_uml_check_unique_module_names module_dirs)
   endforeach()
 endfunction()
 
+# The files of a stage's module tree that the state does not hash (the kernel's
+# modules, in its subdirectories but extra/), one "tree <path> <size>" line each.
+function(_uml_stage_listing out tree)
+  file(
+    GLOB_RECURSE files
+    LIST_DIRECTORIES false
+    RELATIVE "${tree}"
+    "${tree}/*")
+  list(FILTER files INCLUDE REGEX "/")
+  list(FILTER files EXCLUDE REGEX "^extra/")
+  list(SORT files)
+  set(text "")
+  foreach(file IN LISTS files)
+    file(SIZE "${tree}/${file}" size)
+    string(APPEND text "tree ${file} ${size}\n")
+  endforeach()
+  # Ended, so that a shorter listing is not a prefix of the recorded one.
+  set(${out} "${text}tree end\n" PARENT_SCOPE)
+endfunction()
+
 function(uml_step_modules_install)
   cmake_parse_arguments(PARSE_ARGV 0 arg ""
                         "NAME;IMAGE;BASE_IMAGE;KERNEL_DIR;KERNEL_SOURCE_DIR;CC;MAKE;DEPMOD;DEBUGFS;STAGE" "MODULE_DIRS")
@@ -111,10 +131,12 @@ function(uml_step_modules_install)
   set(incremental FALSE)
   set(old_sums "")
   if(EXISTS "${state_file}" AND EXISTS "${arg_IMAGE}" AND IS_DIRECTORY "${tree}/extra")
+    # The stage's kernel part must be as the last image got it (not edited by hand).
+    _uml_stage_listing(listing "${tree}")
     file(READ "${state_file}" state)
-    string(LENGTH "${key}" key_length)
+    string(LENGTH "${key}${listing}" key_length)
     string(SUBSTRING "${state}" 0 ${key_length} state_key)
-    if(state_key STREQUAL key)
+    if(state_key STREQUAL "${key}${listing}")
       set(incremental TRUE)
       string(SUBSTRING "${state}" ${key_length} -1 old_sums)
       string(REGEX MATCHALL "[^\n]+" old_sums "${old_sums}")
@@ -201,6 +223,7 @@ function(uml_step_modules_install)
     debugfs_write("${tmp_image}" "${pairs}")
     file(RENAME "${tmp_image}" "${arg_IMAGE}")
   endif()
+  _uml_stage_listing(listing "${tree}")
   list(JOIN sums "\n" sums)
-  file(WRITE "${state_file}" "${key}${sums}\n")
+  file(WRITE "${state_file}" "${key}${listing}${sums}\n")
 endfunction()

@@ -252,6 +252,18 @@ expect(
   image_sha_after_touch)
 run(out "${CMAKE_COMMAND}" --build "${build}" --target uml_modules_install)
 expect("... and the next build has nothing to do" NOT out MATCHES "Installing modules")
+# A stage whose kernel part was changed by hand is not trusted: the image is made from
+# the rootfs image again, with the kernel's modules.
+get_filename_component(images_dir "${installed_image}" DIRECTORY)
+file(GLOB_RECURSE staged_kernel_modules "${images_dir}/uml_modules_install.stage/*/crc-ccitt.ko")
+expect("the stage holds the kernel's crc-ccitt.ko" staged_kernel_modules)
+file(REMOVE ${staged_kernel_modules})
+execute_process(COMMAND sleep 1.1)
+file(TOUCH "${build}/_uml/versioned.module.stamp")
+run(out "${CMAKE_COMMAND}" --build "${build}" --target uml_modules_install)
+expect("a stage changed by hand means a full install" NOT out MATCHES "wrote only what changed|nothing changed")
+image_cat(modules_dep "${installed_image}" "${mods}/modules.dep")
+expect("... which has the kernel's modules again" modules_dep MATCHES "kernel/lib/crc-ccitt.ko:")
 
 # The user's image is byte-identical.
 file(SHA256 "${data}/develop_fs" user_image_sha_after)

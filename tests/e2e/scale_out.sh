@@ -18,6 +18,9 @@
 # Usage: scale_out.sh PACKAGE_DIR PROJECT_DIR WORK_DIR CACHE_DIR KERNEL_ARCHIVE
 set -euo pipefail
 package_dir=$1 project_dir=$2 work=$3 cache_dir=$4 archive=$5
+unset MAKEFLAGS # under make test, its -jN would win over distcc's slots
+# distcc's slots: one more than the cores, so that Kbuild's -j follows them.
+slots=$(($(nproc) + 1))
 
 servers=()
 cleanup() {
@@ -53,7 +56,6 @@ free_port() {
 }
 # Waits until 127.0.0.1:<port> accepts connections.
 wait_listening() {
-	local i
 	for _ in $(seq 100); do
 		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
 		sleep 0.1
@@ -86,10 +88,10 @@ start_server "$work/redis.log" redis-server --bind 127.0.0.1 --port "$redis_port
 wait_listening "$redis_port" || fail "redis-server did not listen on 127.0.0.1:$redis_port: $(cat "$work/redis.log")"
 distcc_port=$(free_port)
 start_server "$work/distccd.log" distccd --daemon --no-detach --listen 127.0.0.1 --allow 127.0.0.1 \
-	--port "$distcc_port" --jobs 3 --log-stderr --log-level info
+	--port "$distcc_port" --jobs "$slots" --log-stderr --log-level info
 wait_listening "$distcc_port" || fail "distccd did not listen on 127.0.0.1:$distcc_port: $(cat "$work/distccd.log")"
 dead_port=$(free_port)
-echo "redis on 127.0.0.1:$redis_port, distccd on 127.0.0.1:$distcc_port (3 slots), nothing on $dead_port"
+echo "redis on 127.0.0.1:$redis_port, distccd on 127.0.0.1:$distcc_port ($slots slots), nothing on $dead_port"
 
 # The kernel source: the suite's unpacked one when there, else unpacked here. Both
 # machines use it in place (SOURCE_DIR is never written to).
@@ -160,7 +162,8 @@ echo "machine A: ${a_seconds} s, $a_compiled of $a_compiles kernel compiles comp
 	"$a_errors remote errors"
 [ -x "$(echo "$work"/A/uml/kernel/*/linux)" ] || fail "machine A built no kernel"
 [ "$a_compiled" -gt 300 ] || fail "A compiled only $a_compiled files (an empty local cache must compile the kernel)"
-[ "$a_written" -ge "$a_compiled" ] || fail "A wrote $a_written entries to redis for $a_compiled compiles"
+# Two entries per compile (ccache's manifest and result).
+[ "$a_written" -ge $((2 * a_compiled - 10)) ] || fail "A wrote $a_written entries to redis for $a_compiled compiles"
 ok "A: every compile written to the remote storage"
 [ "$a_errors" -gt 0 ] && grep -q "remote storage failed" "$work/A.log" ||
 	fail "the dead remote storage gave no warning"
@@ -187,22 +190,26 @@ echo "== machine C: distcc behind ccache; a local cache that has lost a sixteent
 mkdir -p "$work/C"
 cp -a "$work/B/ccache" "$work/C/ccache"
 find "$work/C/ccache/0" -type f ! -name stats -delete
-export DISTCC_DIR="$work/distcc" DISTCC_HOSTS="127.0.0.1:$distcc_port/3"
+export DISTCC_DIR="$work/distcc" DISTCC_HOSTS="127.0.0.1:$distcc_port/$slots"
 mkdir -p "$DISTCC_DIR"
+distributed_before=$(grep -c COMPILE_OK "$work/distccd.log" || true)
 CCACHE_DIR="$work/C/ccache" CCACHE_PREFIX=distcc build C
 c_seconds=$seconds
 unset DISTCC_HOSTS
 account=$(kernel_account "$work/C.log")
 [ -n "$account" ] || fail "C's build did not say how ccache served it"
 read -r _ c_compiles _ _ _ c_compiled <<<"$account"
-c_distributed=$(grep -c COMPILE_OK "$work/distccd.log" || true)
+# The kernel's compiles distccd ran for C (the module's, in _uml/module, aside).
+c_distributed=$(grep COMPILE_OK "$work/distccd.log" | tail -n +$((distributed_before + 1)) |
+	grep -vc "/_uml/module/" || true)
 echo "machine C: ${c_seconds} s, $c_compiled of $c_compiles kernel compiles compiled, $c_distributed by distccd"
-grep -q -- "-j3, the slots distcc's hosts offer" "$work/C.log" || fail "C's -j did not follow distcc's 3 slots"
-ok "C: Kbuild's -j follows distcc's 3 slots"
+grep -q -- "-j$slots, the slots distcc's hosts offer" "$work/C.log" || fail "C's -j did not follow distcc's $slots slots"
+ok "C: Kbuild's -j follows distcc's $slots slots"
 [ "$c_compiled" -gt 5 ] || fail "C compiled only $c_compiled files; the test needs misses"
-[ "$c_distributed" -ge "$c_compiled" ] ||
-	fail "distccd compiled $c_distributed files, C's build $c_compiled: some ran locally"
-ok "C: each of the $c_compiled compiles ccache missed went to distccd ($c_distributed)"
+# Nearly all: a compile distcc cannot send (an -S for asm-offsets) runs locally.
+[ $((c_distributed * 10)) -ge $((c_compiled * 9)) ] ||
+	fail "distccd compiled $c_distributed of the $c_compiled kernel files C's ccache missed; the rest ran locally"
+ok "C: distccd compiled $c_distributed of the $c_compiled kernel compiles ccache missed"
 
 echo "== machine D: B's tree, an empty local cache, the remote storage down"
 kill -TERM -- "-${servers[0]}"

@@ -86,6 +86,42 @@ expect(
   out
   MATCHES
   "shard 4 of 3 does not exist")
+# More shards than tests: CTest's -I would select none and then run them all.
+execute_process(
+  COMMAND "${ci}/uml-ctest-shard" 9 9
+  WORKING_DIRECTORY "${build}"
+  RESULT_VARIABLE rc
+  OUTPUT_VARIABLE out
+  ERROR_VARIABLE out)
+expect(
+  "a shard past the last test runs nothing (${rc}: ${out})"
+  rc
+  EQUAL
+  0
+  AND
+  out
+  MATCHES
+  "has no test"
+  AND
+  NOT
+  out
+  MATCHES
+  "Start")
+execute_process(
+  COMMAND "${ci}/uml-ctest-shard" "" 3
+  WORKING_DIRECTORY "${build}"
+  RESULT_VARIABLE rc
+  OUTPUT_VARIABLE out
+  ERROR_VARIABLE out)
+expect(
+  "an empty index (CI_NODE_INDEX unset) is refused (${rc})"
+  rc
+  EQUAL
+  2
+  AND
+  out
+  MATCHES
+  "must be whole numbers")
 execute_process(
   COMMAND "${ci}/junit-merge" "${build}/junit-bad.xml" "${build}/no-such-report.xml"
   RESULT_VARIABLE rc
