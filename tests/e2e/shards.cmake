@@ -32,14 +32,18 @@ set(ci "${PACKAGE_DIR}/templates/ci")
 set(count 3)
 set(reports "")
 set(seen "")
+set(shard_figures "")
 foreach(index RANGE 1 ${count})
+  now(shard_start)
   execute_process(
     COMMAND "${ci}/uml-ctest-shard" ${index} ${count} --output-on-failure
     WORKING_DIRECTORY "${build}"
     RESULT_VARIABLE rc
     OUTPUT_VARIABLE out
     ERROR_VARIABLE out)
-  message("shard ${index} of ${count} (exit ${rc}):\n${out}")
+  elapsed(shard_seconds ${shard_start})
+  list(APPEND shard_figures "shard ${index}: ${shard_seconds} s")
+  message("shard ${index} of ${count} (exit ${rc}, ${shard_seconds} s):\n${out}")
   expect("shard ${index} of ${count} passes" rc EQUAL 0)
   set(report "${build}/junit-${index}-of-${count}.xml")
   expect("shard ${index} wrote its JUnit report" EXISTS "${report}")
@@ -53,6 +57,8 @@ foreach(index RANGE 1 ${count})
   list(APPEND seen ${cases})
   list(APPEND reports "${report}")
 endforeach()
+list(JOIN shard_figures ", " shard_figures)
+message(STATUS "figure: ${count} shards, each with the uml_build fixture: ${shard_figures}")
 foreach(test IN LISTS tests)
   set(runs ${seen})
   list(FILTER runs INCLUDE REGEX "^${test}$")
