@@ -409,24 +409,16 @@ function(_uml_write_test_boot name)
   _uml_test_resources("${name}")
 endfunction()
 
-# The CTest resources a boot test uses (steps/resource_spec.cmake): one core and its
-# guest memory in MiB, unless UML_TEST_RESOURCES is off or the test has its own
-# RESOURCE_GROUPS. CTest ignores them unless run with --resource-spec-file; the
-# project's spec of this host is written once, to <build>/uml-resources.json.
-function(_uml_test_resources name)
+# The CTest resources a boot uses (steps/resource_spec.cmake): one core and its guest
+# memory <mem> (empty: the helper's default) in MiB, as RESOURCE_GROUPS; empty when
+# UML_TEST_RESOURCES is off. CTest ignores them unless run with --resource-spec-file;
+# the project's spec of this host is written once, to <build>/uml-resources.json.
+function(_uml_resource_groups out mem)
+  set(${out} "" PARENT_SCOPE)
   if(NOT UML_TEST_RESOURCES)
     return()
   endif()
-  get_property(
-    own
-    TEST "${name}"
-    PROPERTY RESOURCE_GROUPS
-    SET)
-  if(own)
-    return()
-  endif()
-  get_property(mem TEST "${name}" PROPERTY UML_BOOT_MEM)
-  if(mem STREQUAL "")
+  if(NOT mem MATCHES "^([0-9]+)([KMGkmg]?)$")
     set(mem "${_UML_DEFAULT_GUEST_MEM}")
   endif()
   string(REGEX MATCH "^([0-9]+)([KMGkmg]?)$" _ "${mem}")
@@ -441,11 +433,28 @@ function(_uml_test_resources name)
   else()
     math(EXPR mib "(${number} + 1048575) / 1048576")
   endif()
-  set_tests_properties(${name} PROPERTIES RESOURCE_GROUPS "uml_cpus:1,uml_mem_mib:${mib}")
+  set(${out} "uml_cpus:1,uml_mem_mib:${mib}" PARENT_SCOPE)
   get_property(written GLOBAL PROPERTY _UML_RESOURCE_SPEC_WRITTEN)
   if(NOT written)
     set_property(GLOBAL PROPERTY _UML_RESOURCE_SPEC_WRITTEN TRUE)
     include("${_UML_PACKAGE_ROOT}/cmake/steps/resource_spec.cmake")
     uml_write_resource_spec("${CMAKE_BINARY_DIR}/uml-resources.json")
+  endif()
+endfunction()
+
+# A test's resources, unless it has RESOURCE_GROUPS of its own.
+function(_uml_test_resources name)
+  get_property(
+    own
+    TEST "${name}"
+    PROPERTY RESOURCE_GROUPS
+    SET)
+  if(own)
+    return()
+  endif()
+  get_property(mem TEST "${name}" PROPERTY UML_BOOT_MEM)
+  _uml_resource_groups(groups "${mem}")
+  if(groups)
+    set_tests_properties(${name} PROPERTIES RESOURCE_GROUPS "${groups}")
   endif()
 endfunction()

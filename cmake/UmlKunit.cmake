@@ -195,6 +195,7 @@ function(_uml_write_kunit_boots name)
   # Each case's coverage data: <root>/<test name> (empty: a kernel without gcov).
   _uml_kunit_coverage_root(step_COVERAGE_ROOT "${KERNEL}" "${step_TEST_PREFIX}" "${step_LIST_FILE}")
   math(EXPR step_CTEST_TIMEOUT "${TIMEOUT} + 30")
+  _uml_resource_groups(step_RESOURCE_GROUPS "${MEM}")
   set(script "${dir}/steps/${name}.kunit-discover.cmake")
   _uml_write_step_script(
     "${script}"
@@ -213,6 +214,7 @@ function(_uml_write_kunit_boots name)
     UNAVAILABLE_FILE
     TEST_PREFIX
     CTEST_TIMEOUT
+    RESOURCE_GROUPS
     LABELS
     FIXTURE)
   get_target_property(kernel_stamp ${KERNEL} UML_KERNEL_STAMP)

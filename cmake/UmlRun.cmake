@@ -101,7 +101,8 @@ test with exit code 9; each model's output is in the test's log.
 With `UML_TESTS_BUILD_FIRST` (default ON) the tests depend on a fixture that
 runs `cmake --build`, so `ctest` alone takes an edited module to a result.
 
-CTest resources (`UML_TEST_RESOURCES`, default ON): each test declares
+CTest resources (`UML_TEST_RESOURCES`, default ON): each test (and each KUnit case
+test of `uml_discover_kunit_tests`) declares
 `RESOURCE_GROUPS uml_cpus:1,uml_mem_mib:<MEM in MiB>` (128 without `MEM`; a test's
 own `RESOURCE_GROUPS` is kept), and configure writes this host's specification to
 `<build>/uml-resources.json` (all logical cores, three quarters of the memory). With

@@ -6,7 +6,7 @@
 #   uml_step_kunit_discover(NAME <target> MODULES <module>... HELPER <uml-helper>
 #     DISCOVERY_BOOT <file> CASES_BOOT <file> LOG <file> LIST_FILE <file>
 #     WORK_DIR <dir> [COVERAGE_ROOT <dir>] TESTS_FILE <file> UNAVAILABLE_FILE <file> [TEST_PREFIX <prefix>]
-#     CTEST_TIMEOUT <seconds> LABELS <label>... [FIXTURE <fixture>])
+#     CTEST_TIMEOUT <seconds> [RESOURCE_GROUPS <groups>] LABELS <label>... [FIXTURE <fixture>])
 include_guard(GLOBAL)
 
 function(uml_step_kunit_discover)
@@ -15,7 +15,7 @@ function(uml_step_kunit_discover)
     0
     arg
     ""
-    "NAME;HELPER;DISCOVERY_BOOT;CASES_BOOT;LOG;LIST_FILE;WORK_DIR;COVERAGE_ROOT;TESTS_FILE;UNAVAILABLE_FILE;TEST_PREFIX;CTEST_TIMEOUT;FIXTURE"
+    "NAME;HELPER;DISCOVERY_BOOT;CASES_BOOT;LOG;LIST_FILE;WORK_DIR;COVERAGE_ROOT;TESTS_FILE;UNAVAILABLE_FILE;TEST_PREFIX;CTEST_TIMEOUT;RESOURCE_GROUPS;FIXTURE"
     "MODULES;LABELS")
   set(context "uml_discover_kunit_tests(${arg_NAME})")
   file(REMOVE "${arg_LIST_FILE}")
@@ -78,6 +78,10 @@ function(uml_step_kunit_discover)
     if(arg_FIXTURE)
       string(APPEND text
              "set_tests_properties([==[${test_name}]==] PROPERTIES FIXTURES_REQUIRED [==[${arg_FIXTURE}]==])\n")
+    endif()
+    if(arg_RESOURCE_GROUPS)
+      string(APPEND text "set_tests_properties([==[${test_name}]==] PROPERTIES RESOURCE_GROUPS "
+             "[==[${arg_RESOURCE_GROUPS}]==])\n")
     endif()
   endforeach()
   file(WRITE "${arg_TESTS_FILE}.tmp" "${text}")

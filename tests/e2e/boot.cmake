@@ -98,6 +98,10 @@ execute_process(
 message("${out}")
 expect("the passing KUnit case passes" out MATCHES "case\\.uml_example\\.uml_passing_case \\.+ +Passed")
 expect("the failing KUnit case fails" out MATCHES "case\\.uml_example\\.uml_failing_case \\.+\\*+Failed")
+# Discovered cases declare CTest resources as uml_add_test's tests do.
+execute_process(COMMAND ctest --test-dir "${build}" -R "^case\\.uml_example\\.uml_passing_case$" -FS ".*"
+                        --show-only=json-v1 OUTPUT_VARIABLE json)
+expect("a discovered KUnit case asks for a core and its guest memory" json MATCHES "uml_cpus.*uml_mem_mib")
 foreach(test IN ITEMS case.uml_example.uml_passing_case case.uml_example.uml_failing_case kunit_results hello_loads)
   set(status_file "${build}/_uml/coverage/${test}/status")
   set(status "")
