@@ -1,5 +1,6 @@
 #include "boot.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -54,17 +55,30 @@ std::optional<process::Guardian> make_guardian() {
   }
 }
 
-// A fresh directory from a mkdtemp template (mode 0700), announced to the guardian at
-// once (the moment between is a system call long). Throws Error with `code`.
+// A fresh directory (mode 0700) named after `pattern`, its trailing XXXXXX made random.
+// With a guardian, announced to it before it is made, as Guardian::add asks, so that a
+// SIGKILL at any moment leaves nothing; a name already taken is then an error rather
+// than another try, since the guardian would remove that directory should the helper
+// die. Throws Error with `code`.
 fs::path make_private_dir(const std::string& pattern, process::Guardian* guardian,
                           std::string_view what, ExitCode code = ExitCode::Skipped) {
   std::string path = pattern;
-  if (::mkdtemp(path.data()) == nullptr) {
-    throw Error(fmt::format("cannot create {} ({}): {}", what, pattern, std::strerror(errno)),
-                code);
+  if (guardian == nullptr) {
+    if (::mkdtemp(path.data()) == nullptr) {
+      throw Error(fmt::format("cannot create {} ({}): {}", what, pattern, std::strerror(errno)),
+                  code);
+    }
+    return path;
   }
-  if (guardian != nullptr) {
-    guardian->add({{path, true}});
+  constexpr std::string_view placeholder = "XXXXXX";
+  if (!path.ends_with(placeholder)) {
+    throw Error(fmt::format("internal error: {} has no {} to replace", pattern, placeholder));
+  }
+  path.replace(path.size() - placeholder.size(), placeholder.size(),
+               random_hex(placeholder.size()));
+  guardian->add({{path, true}});
+  if (::mkdir(path.c_str(), 0700) != 0) {
+    throw Error(fmt::format("cannot create {} ({}): {}", what, path, std::strerror(errno)), code);
   }
   return path;
 }

@@ -267,13 +267,17 @@ std::optional<std::string> ram_dir_problem(const fs::path& dir, std::uint64_t by
   if (!fs::is_directory(dir, ec)) {
     return "not a directory";
   }
-  // As UML does: an unlinked file in the directory, mapped with PROT_EXEC.
-  auto name = (dir / "uml-helper-probe-XXXXXX").string();
-  const int fd = ::mkostemp(name.data(), O_CLOEXEC);
+  // As UML does: a file without a name in the directory (O_TMPFILE, so that a SIGKILL
+  // at any moment leaves nothing), else one unlinked at once, mapped with PROT_EXEC.
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0) {
-    return fmt::format("cannot create a file ({})", errno_text(errno));
+    auto name = (dir / "uml-helper-probe-XXXXXX").string();
+    fd = ::mkostemp(name.data(), O_CLOEXEC);
+    if (fd < 0) {
+      return fmt::format("cannot create a file ({})", errno_text(errno));
+    }
+    ::unlink(name.c_str());
   }
-  ::unlink(name.c_str());
   const long page = ::sysconf(_SC_PAGESIZE);
   std::optional<std::string> problem;
   if (::ftruncate(fd, page) != 0) {
