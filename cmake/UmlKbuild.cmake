@@ -71,17 +71,28 @@ function(_uml_make_jobs out default)
   set(${out} "${jobs}" PARENT_SCOPE)
 endfunction()
 
+# The launcher of compiler string <cc> (its first word, e.g. /usr/bin/ccache) when its
+# name is <name>, else empty.
+function(_uml_launcher out cc name)
+  separate_arguments(words UNIX_COMMAND "${cc}")
+  list(GET words 0 first)
+  set(${out} "" PARENT_SCOPE)
+  if(first MATCHES "(^|/)${name}$")
+    set(${out} "${first}" PARENT_SCOPE)
+  endif()
+endfunction()
+
 # The distcc program <cc> (the compiler string with its launcher) runs compiles
 # through, directly or as ccache's prefix_command (CCACHE_PREFIX or ccache.conf);
 # empty if none.
 function(_uml_distcc_program out cc)
   set(${out} "" PARENT_SCOPE)
-  separate_arguments(words UNIX_COMMAND "${cc}")
-  list(GET words 0 first)
-  if(first MATCHES "(^|/)distcc$")
-    set(${out} "${first}" PARENT_SCOPE)
-  elseif(first MATCHES "(^|/)ccache$")
-    execute_process(COMMAND "${first}" --get-config prefix_command OUTPUT_VARIABLE prefix
+  _uml_launcher(distcc "${cc}" distcc)
+  _uml_launcher(ccache "${cc}" ccache)
+  if(distcc)
+    set(${out} "${distcc}" PARENT_SCOPE)
+  elseif(ccache)
+    execute_process(COMMAND "${ccache}" --get-config prefix_command OUTPUT_VARIABLE prefix
                     OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
     separate_arguments(prefix UNIX_COMMAND "${prefix}")
     foreach(word IN LISTS prefix)
@@ -98,9 +109,8 @@ endfunction()
 # compiler string <cc>; empty when <cc> has no ccache launcher.
 function(_uml_ccache_stats out cc)
   set(${out} "" PARENT_SCOPE)
-  separate_arguments(words UNIX_COMMAND "${cc}")
-  list(GET words 0 ccache)
-  if(NOT ccache MATCHES "(^|/)ccache$")
+  _uml_launcher(ccache "${cc}" ccache)
+  if(NOT ccache)
     return()
   endif()
   execute_process(
@@ -162,8 +172,7 @@ function(_uml_ccache_report cc before)
   if(NOT arg_SUMMARY AND failures EQUAL 0)
     return()
   endif()
-  separate_arguments(words UNIX_COMMAND "${cc}")
-  list(GET words 0 ccache)
+  _uml_launcher(ccache "${cc}" ccache)
   execute_process(COMMAND "${ccache}" --get-config remote_storage OUTPUT_VARIABLE remote
                   OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
   if(arg_SUMMARY)

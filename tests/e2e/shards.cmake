@@ -260,6 +260,19 @@ function(run_parallel rc_out guests_out mib_out)
   set(${mib_out} ${most_mib} PARENT_SCOPE)
 endfunction()
 
+# A resource spec of <cpus> cores and <mib> MiB, written by the package's script.
+function(write_spec out name cpus mib)
+  set(file "${WORK_DIR}/${name}.json")
+  run(output
+      "${CMAKE_COMMAND}"
+      -DCPUS=${cpus}
+      -DMEMORY_MIB=${mib}
+      "-DOUTPUT=${file}"
+      -P
+      "${PACKAGE_DIR}/cmake/steps/resource_spec.cmake")
+  set(${out} "${file}" PARENT_SCOPE)
+endfunction()
+
 run_parallel(rc guests mib)
 message(STATUS "no spec: at most ${guests} guests, ${mib} MiB at once")
 expect(
@@ -272,14 +285,7 @@ expect(
   GREATER
   2)
 
-set(spec_file "${WORK_DIR}/two-cores.json")
-run(out
-    "${CMAKE_COMMAND}"
-    -DCPUS=2
-    -DMEMORY_MIB=100000
-    "-DOUTPUT=${spec_file}"
-    -P
-    "${PACKAGE_DIR}/cmake/steps/resource_spec.cmake")
+write_spec(spec_file two-cores 2 100000)
 run_parallel(rc guests mib --resource-spec-file "${spec_file}")
 message(STATUS "2 cores: at most ${guests} guests, ${mib} MiB at once")
 expect(
@@ -292,14 +298,7 @@ expect(
   EQUAL
   2)
 
-set(spec_file "${WORK_DIR}/400-mib.json")
-run(out
-    "${CMAKE_COMMAND}"
-    -DCPUS=64
-    -DMEMORY_MIB=400
-    "-DOUTPUT=${spec_file}"
-    -P
-    "${PACKAGE_DIR}/cmake/steps/resource_spec.cmake")
+write_spec(spec_file 400-mib 64 400)
 run_parallel(rc guests mib --resource-spec-file "${spec_file}")
 message(STATUS "400 MiB: at most ${guests} guests, ${mib} MiB at once")
 expect(
@@ -316,14 +315,7 @@ expect(
   GREATER
   128)
 
-set(spec_file "${WORK_DIR}/200-mib.json")
-run(out
-    "${CMAKE_COMMAND}"
-    -DCPUS=64
-    -DMEMORY_MIB=200
-    "-DOUTPUT=${spec_file}"
-    -P
-    "${PACKAGE_DIR}/cmake/steps/resource_spec.cmake")
+write_spec(spec_file 200-mib 64 200)
 execute_process(
   COMMAND ctest --test-dir "${build}" -j7 --resource-spec-file "${spec_file}" -R shard_test_big
   RESULT_VARIABLE rc
